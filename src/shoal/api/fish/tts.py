@@ -1,0 +1,82 @@
+"""``POST /v1/tts``: Fish Audio text to speech, streamed as raw audio."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from pydantic import ValidationError
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from shoal.api.body import read_object
+from shoal.api.deps import PrincipalDep, ServicesDep, SynthesizerDep
+from shoal.api.fish.errors import validation_error_response
+from shoal.api.fish.schemas import TTSRequest
+from shoal.audio.types import CONTENT_TYPES
+from shoal.pipeline.synthesize import SpeechParams
+
+router = APIRouter(tags=["Fish Audio"])
+
+_BODY_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": TTSRequest.model_json_schema()},
+            "application/msgpack": {"schema": TTSRequest.model_json_schema()},
+        },
+    }
+}
+
+
+def to_params(body: TTSRequest, model: str | None) -> SpeechParams:
+    """Fish's request in Shoal's terms. Unset fields take the SDK's defaults."""
+    prosody = body.prosody
+    voice = body.reference_id[0] if isinstance(body.reference_id, list) and body.reference_id else None
+    if isinstance(body.reference_id, str) and body.reference_id:
+        voice = body.reference_id
+    return SpeechParams(
+        text=body.text,
+        model=model,
+        voice=voice,
+        format=body.format or "mp3",
+        sample_rate=body.sample_rate,
+        mp3_bitrate_kbps=body.mp3_bitrate or 128,
+        opus_bitrate_bps=body.opus_bitrate_bps,
+        speed=(prosody.speed if prosody and prosody.speed is not None else 1.0),
+        volume_db=(prosody.volume if prosody and prosody.volume is not None else 0.0),
+        normalize_loudness=not (prosody and prosody.normalize_loudness is False),
+        normalize=body.normalize is not False,
+        chunk_length=body.chunk_length or 200,
+        min_chunk_length=body.min_chunk_length if body.min_chunk_length is not None else 50,
+        latency=body.latency or "balanced",
+    )
+
+
+@router.post(
+    "/v1/tts",
+    summary="Text to speech",
+    response_class=StreamingResponse,
+    responses={200: {"content": {ct: {} for ct in CONTENT_TYPES.values()}, "description": "Raw audio, chunked."}},
+    openapi_extra=_BODY_SCHEMA,
+)
+async def text_to_speech(
+    request: Request,
+    _principal: PrincipalDep,
+    services: ServicesDep,
+    synthesizer: SynthesizerDep,
+    model: Annotated[str | None, Header(description="s1 or s2-pro; anything else uses the default")] = None,
+) -> Response:
+    raw = await read_object(request, services.settings.server.max_body_bytes)
+    try:
+        body = TTSRequest.model_validate(raw)
+    except ValidationError as error:
+        return validation_error_response(error.errors(include_url=False, include_input=False))
+    plan = synthesizer.plan(to_params(body, model))
+    return StreamingResponse(
+        synthesizer.stream(plan),
+        media_type=CONTENT_TYPES[plan.params.format],
+        headers={"Cache-Control": "no-store"},
+        background=BackgroundTask(plan.release),
+    )

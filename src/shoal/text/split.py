@@ -1,0 +1,139 @@
+"""Split text into chunks at sentence and clause boundaries.
+
+An engine is called once per chunk, and audio leaves as soon as the first chunk is
+spoken, so the first chunk decides time to first audio. It is cut short on purpose
+(``first_limit``): at a clause boundary when one is near, else at a word boundary.
+Later chunks are whole sentences packed up to ``chunk_length`` characters; a sentence
+longer than that is cut at clauses, then words, then characters (for scripts
+without spaces). Chunks shorter than ``min_chunk_length`` are merged with the next.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|(?<=[。！？；])[\"'”’）\]]*\s*|\n\s*\n")
+_CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+|(?<=[，、；：])")
+
+
+_ABBREVIATION = re.compile(
+    r"(?:^|\s)(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|e\.g|i\.e|No|Mt|Ft|approx|[A-Z])\.$", re.IGNORECASE
+)
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of ``text``, each with its trailing punctuation, whitespace stripped.
+
+    A period after a common abbreviation or an initial ("Dr.", "e.g.", "J.") does
+    not end a sentence.
+    """
+    out: list[str] = []
+    for piece in _SENTENCE_END.split(text):
+        piece = piece.strip() if piece else ""
+        if not piece:
+            continue
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
+def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
+    return [piece.strip() for piece in pattern.split(text) if piece and piece.strip()]
+
+
+def _joiner(left: str, right: str) -> str:
+    """No space between two pieces of a script written without spaces."""
+    if left and right and ord(left[-1]) > 0x2E80 and ord(right[0]) > 0x2E80:
+        return ""
+    return " "
+
+
+def _join(left: str, right: str) -> str:
+    return left + _joiner(left, right) + right if left else right
+
+
+def _cut_words(text: str, limit: int) -> list[str]:
+    """Cut at the last space before ``limit``; hard-cut text with no spaces."""
+    out: list[str] = []
+    while len(text) > limit:
+        space = text.rfind(" ", 0, limit + 1)
+        if space <= limit // 3:
+            space = limit
+        out.append(text[:space].strip())
+        text = text[space:].strip()
+    if text:
+        out.append(text)
+    return out
+
+
+def _fit(sentence: str, limit: int) -> list[str]:
+    """Pieces of one sentence, each at most ``limit`` characters."""
+    if len(sentence) <= limit:
+        return [sentence]
+    out: list[str] = []
+    current = ""
+    for clause in _pieces(sentence, _CLAUSE_END):
+        for piece in _cut_words(clause, limit):
+            candidate = _join(current, piece)
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                if current:
+                    out.append(current)
+                current = piece
+    if current:
+        out.append(current)
+    return out
+
+
+def _first_piece(sentence: str, limit: int) -> tuple[str, str]:
+    """A short head of ``sentence`` for fast first audio, and the rest."""
+    if len(sentence) <= limit:
+        return sentence, ""
+    clauses = _pieces(sentence, _CLAUSE_END)
+    head = clauses[0]
+    if len(head) <= limit and len(head) >= limit // 4:
+        return head, sentence[len(head) :].strip() if sentence.startswith(head) else " ".join(clauses[1:])
+    head = _cut_words(head, limit)[0]
+    return head, sentence[len(head) :].strip()
+
+
+def split(
+    text: str,
+    *,
+    chunk_length: int = 200,
+    min_chunk_length: int = 0,
+    first_limit: int | None = None,
+) -> list[str]:
+    """Chunks of ``text`` in order; joined with spaces they give back its words."""
+    limit = max(chunk_length, 1)
+    pieces: list[str] = []
+    for sentence in sentences(text):
+        pieces.extend(_fit(sentence, limit))
+
+    if first_limit is not None and pieces and len(pieces[0]) > first_limit:
+        head, rest = _first_piece(pieces[0], first_limit)
+        pieces[0:1] = [head, rest] if rest else [head]
+        first_fixed = True
+    else:
+        first_fixed = first_limit is not None
+
+    chunks: list[str] = []
+    for index, piece in enumerate(pieces):
+        if index == 0 and first_fixed:
+            chunks.append(piece)
+            continue
+        if chunks and (index > 1 or not first_fixed) and len(chunks[-1]) < min_chunk_length:
+            merged = _join(chunks[-1], piece)
+            if len(merged) <= limit:
+                chunks[-1] = merged
+                continue
+        if chunks and len(piece) < min_chunk_length and (index > 1 or not first_fixed):
+            merged = _join(chunks[-1], piece)
+            if len(merged) <= limit:
+                chunks[-1] = merged
+                continue
+        chunks.append(piece)
+    return chunks

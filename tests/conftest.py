@@ -1,0 +1,115 @@
+"""Fixtures: engines loaded once per session; the app in-process; a real uvicorn server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+
+from shoal.app import create_app
+from shoal.auth.keys import create_key
+from shoal.services import Services
+from shoal.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHOAL = str(Path(sys.executable).with_name("shoal"))
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return load_settings(data_dir=tmp_path_factory.mktemp("shoal-data"), bootstrap_key="never")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    running = await Services.start(settings)
+    yield running
+    await running.close()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, services: Services) -> FastAPI:
+    return create_app(settings, services)
+
+
+@pytest.fixture(scope="session")
+def api_key(services: Services) -> str:
+    return create_key(db=services.db, name="tests")[1]
+
+
+@pytest_asyncio.fixture
+async def client(app: FastAPI, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://shoal.test", headers={"Authorization": f"Bearer {api_key}"}
+    ) as http:
+        yield http
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_cli(*args: str, data_dir: Path, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SHOAL_DATA_DIR": str(data_dir)}
+    result = subprocess.run(
+        [SHOAL, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"shoal {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    api_key: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """``shoal serve`` in a subprocess on a free port, with a key made by ``shoal keys create``."""
+    data_dir = tmp_path_factory.mktemp("server-data")
+    key = run_cli("keys", "create", "--name", "e2e", data_dir=data_dir).stdout.strip().splitlines()[-1]
+    port = free_port()
+    log = data_dir / "server.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [SHOAL, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            stdout=sink, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+        )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    else:
+        process.kill()
+        raise AssertionError(f"server did not become healthy:\n{log.read_text()}")
+    yield RunningServer(base_url, key, data_dir, process, log)
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
