@@ -35,8 +35,12 @@ def decode(data: bytes, *, pcm_rate: int | None = None) -> Decoded:
         codec = stream.codec_context.name
         frames = [frame.to_ndarray() for frame in container.decode(stream)]
         rate = stream.codec_context.sample_rate
-    mono = np.concatenate([frame.mean(axis=0) if frame.ndim == 2 and frame.shape[0] < 8 else frame.reshape(-1)
-                           for frame in frames]).astype(np.float32)
+    mono = np.concatenate(
+        [
+            frame.mean(axis=0) if frame.ndim == 2 and frame.shape[0] < 8 else frame.reshape(-1)
+            for frame in frames
+        ]
+    ).astype(np.float32)
     if np.abs(mono).max(initial=0) > 2.0:  # integer sample formats
         mono = mono / 32768.0
     return Decoded(mono, rate, codec)
@@ -47,6 +51,8 @@ def assert_speech(decoded: Decoded, *, min_seconds: float, max_seconds: float) -
     assert decoded.rms_dbfs > -40, f"too quiet: {decoded.rms_dbfs:.1f} dBFS"
     # Speech has pauses and syllables: its short-term energy varies a lot; a tone or noise would not.
     frame = decoded.sample_rate // 50
-    energies = [float(np.sqrt(np.mean(np.square(decoded.samples[i : i + frame]))) + 1e-9)
-                for i in range(0, len(decoded.samples) - frame, frame)]
+    energies = [
+        float(np.sqrt(np.mean(np.square(decoded.samples[i : i + frame]))) + 1e-9)
+        for i in range(0, len(decoded.samples) - frame, frame)
+    ]
     assert np.percentile(energies, 90) / np.percentile(energies, 10) > 4, "audio lacks speech-like dynamics"

@@ -62,7 +62,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_cli(*args: str, data_dir: Path, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, data_dir: Path, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SHOAL_DATA_DIR": str(data_dir)}
     result = subprocess.run(
         [SHOAL, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False
@@ -81,16 +83,13 @@ class RunningServer:
     log: Path
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """``shoal serve`` in a subprocess on a free port, with a key made by ``shoal keys create``."""
-    data_dir = tmp_path_factory.mktemp("server-data")
-    key = run_cli("keys", "create", "--name", "e2e", data_dir=data_dir).stdout.strip().splitlines()[-1]
+def launch(data_dir: Path, *extra: str) -> tuple[str, subprocess.Popen[str], Path]:
+    """Start ``shoal serve`` on a free port and wait until /health answers 200."""
     port = free_port()
-    log = data_dir / "server.log"
+    log = data_dir / f"server-{port}.log"
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [SHOAL, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            [SHOAL, "serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
             stdout=sink, stderr=subprocess.STDOUT, text=True, cwd=REPO,
         )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
@@ -100,16 +99,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
             raise AssertionError(f"server exited early:\n{log.read_text()}")
         try:
             if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                break
+                return base_url, process, log
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    else:
-        process.kill()
-        raise AssertionError(f"server did not become healthy:\n{log.read_text()}")
-    yield RunningServer(base_url, key, data_dir, process, log)
+    process.kill()
+    raise AssertionError(f"server did not become healthy:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen[str]) -> int:
     process.terminate()
     try:
-        process.wait(timeout=30)
+        return process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+        return process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """``shoal serve`` in a subprocess on a free port, with a key made by ``shoal keys create``."""
+    data_dir = tmp_path_factory.mktemp("server-data")
+    key = run_cli("keys", "create", "--name", "e2e", data_dir=data_dir).stdout.strip().splitlines()[-1]
+    base_url, process, log = launch(data_dir)
+    yield RunningServer(base_url, key, data_dir, process, log)
+    stop(process)

@@ -60,8 +60,6 @@ class TTSSettings(BaseModel):
     """Engine for text in languages the model's engine does not speak; None speaks them anyway."""
     max_text_chars: int = Field(100_000, ge=1)
     """Longest text accepted in one request."""
-    first_chunk_chars: int = Field(60, ge=10)
-    """Upper bound on the first chunk's length: a short first chunk makes first audio leave fast."""
     loudness_target_lufs: float = -20.0
     """Integrated loudness that ``prosody.normalize_loudness`` aims for (EBU R128 / ITU-R BS.1770)."""
 

@@ -85,7 +85,9 @@ async def test_volume_is_a_db_gain(client: httpx.AsyncClient) -> None:
     text = "Volume is a gain in decibels."
     base = {"text": text, "format": "wav", "prosody": {"volume": 0, "normalize_loudness": False}}
     loud = decode((await tts(client, base)).content)
-    quiet = decode((await tts(client, {**base, "prosody": {"volume": -12, "normalize_loudness": False}})).content)
+    quiet = decode(
+        (await tts(client, {**base, "prosody": {"volume": -12, "normalize_loudness": False}})).content
+    )
     assert loud.rms_dbfs - quiet.rms_dbfs == pytest.approx(12, abs=1.5)
 
 
@@ -113,7 +115,9 @@ async def test_tags_are_not_spoken(client: httpx.AsyncClient) -> None:
 
 
 async def test_builtin_voice_by_reference_id(client: httpx.AsyncClient) -> None:
-    response = await tts(client, {"text": "Bonjour tout le monde.", "reference_id": "espeak-fr", "format": "wav"})
+    response = await tts(
+        client, {"text": "Bonjour tout le monde.", "reference_id": "espeak-fr", "format": "wav"}
+    )
     assert response.status_code == 200
     assert_speech(decode(response.content), min_seconds=0.6, max_seconds=5)
 
@@ -140,16 +144,22 @@ def assert_fish_error(response: httpx.Response, status: int, *words: str) -> Non
 async def test_missing_and_invalid_keys(client: httpx.AsyncClient) -> None:
     missing = await client.post("/v1/tts", json={"text": "x"}, headers={"Authorization": ""})
     assert_fish_error(missing, 401, "Authorization")
-    wrong = await client.post("/v1/tts", json={"text": "x"}, headers={"Authorization": "Bearer sk-shoal-nope"})
+    wrong = await client.post(
+        "/v1/tts", json={"text": "x"}, headers={"Authorization": "Bearer sk-shoal-nope"}
+    )
     assert_fish_error(wrong, 401, "invalid API key")
     scheme = await client.post("/v1/tts", json={"text": "x"}, headers={"Authorization": "Basic abc"})
     assert_fish_error(scheme, 401, "Bearer")
 
 
 async def test_malformed_bodies(client: httpx.AsyncClient) -> None:
-    bad_json = await client.post("/v1/tts", content=b"{text: nope", headers={"Content-Type": "application/json"})
+    bad_json = await client.post(
+        "/v1/tts", content=b"{text: nope", headers={"Content-Type": "application/json"}
+    )
     assert_fish_error(bad_json, 400, "not valid JSON")
-    bad_msgpack = await client.post("/v1/tts", content=b"\xc1\xc1", headers={"Content-Type": "application/msgpack"})
+    bad_msgpack = await client.post(
+        "/v1/tts", content=b"\xc1\xc1", headers={"Content-Type": "application/msgpack"}
+    )
     assert_fish_error(bad_msgpack, 400, "msgpack")
     not_object = await client.post("/v1/tts", json=["text"])
     assert_fish_error(not_object, 400, "object")
@@ -174,7 +184,9 @@ async def test_malformed_bodies(client: httpx.AsyncClient) -> None:
         ({"text": "hi", "temperature": "hot"}, ["temperature"]),
     ],
 )
-async def test_validation_errors_are_kui_arrays(client: httpx.AsyncClient, body: dict[str, object], loc: list[str]) -> None:
+async def test_validation_errors_are_kui_arrays(
+    client: httpx.AsyncClient, body: dict[str, object], loc: list[str]
+) -> None:
     response = await tts(client, body)
     assert response.status_code == 422
     items = response.json()
@@ -202,11 +214,15 @@ async def test_semantic_errors(client: httpx.AsyncClient, services: Services) ->
 
 async def test_body_size_limit(client: httpx.AsyncClient, services: Services) -> None:
     limit = services.settings.server.max_body_bytes
-    response = await client.post("/v1/tts", content=b"x" * (limit + 1), headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/v1/tts", content=b"x" * (limit + 1), headers={"Content-Type": "application/json"}
+    )
     assert_fish_error(response, 413, str(limit))
 
 
-async def test_busy_engine_answers_503_with_retry_after(client: httpx.AsyncClient, services: Services) -> None:
+async def test_busy_engine_answers_503_with_retry_after(
+    client: httpx.AsyncClient, services: Services
+) -> None:
     engine = services.engines.get("piper")
     assert engine is not None
     held = []

@@ -55,5 +55,7 @@ async def read_object(request: Request, limit: int) -> dict[str, Any]:
             f"Content-Type {kind!r} is not supported here; send application/json or application/msgpack"
         )
     if not isinstance(value, dict):
-        raise MalformedBody(f"request body must be a {encoding} object (a map of fields), not {type(value).__name__}")
+        raise MalformedBody(
+            f"request body must be a {encoding} object (a map of fields), not {type(value).__name__}"
+        )
     return value

@@ -16,7 +16,11 @@ async def health(services: ServicesDep) -> dict[str, Any]:
     return {
         "status": "ok",
         "engines": [
-            {"name": engine.name, "sample_rate": engine.sample_rate, "voices": [v.id for v in engine.voices()]}
+            {
+                "name": engine.name,
+                "sample_rate": engine.sample_rate,
+                "voices": [v.id for v in engine.voices()],
+            }
             for engine in services.engines
         ],
         "models": services.synthesizer.model_names(),

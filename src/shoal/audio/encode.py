@@ -132,7 +132,11 @@ class OpusEncoder:
 
 
 def open_encoder(
-    audio_format: AudioFormat, *, sample_rate: int, mp3_bitrate_kbps: int = 128, opus_bitrate_bps: int | None = None
+    audio_format: AudioFormat,
+    *,
+    sample_rate: int,
+    mp3_bitrate_kbps: int = 128,
+    opus_bitrate_bps: int | None = None,
 ) -> StreamEncoder:
     if audio_format == "wav":
         return WavEncoder(sample_rate)

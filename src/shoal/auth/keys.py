@@ -112,7 +112,9 @@ def revoke_key(*, db: Engine, key_id: str) -> bool:
     """Revoke by id (or by a unique id prefix). False when no active key matched."""
     with db.begin() as connection:
         matches = connection.execute(
-            select(api_keys.c.id).where(api_keys.c.id.startswith(key_id, autoescape=True), api_keys.c.revoked_at.is_(None))
+            select(api_keys.c.id).where(
+                api_keys.c.id.startswith(key_id, autoescape=True), api_keys.c.revoked_at.is_(None)
+            )
         ).all()
         if len(matches) != 1:
             return False

@@ -47,7 +47,9 @@ def list_(data_dir: DataDir = None, config: ConfigFile = None) -> None:
 
 @app.command("revoke")
 def revoke(
-    key_id: Annotated[str, typer.Argument(help="The key's id (or a unique prefix of it), from `shoal keys list`")],
+    key_id: Annotated[
+        str, typer.Argument(help="The key's id (or a unique prefix of it), from `shoal keys list`")
+    ],
     data_dir: DataDir = None,
     config: ConfigFile = None,
 ) -> None:

@@ -11,7 +11,9 @@ from shoal.settings import Settings, load_settings
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data directory [env SHOAL_DATA_DIR; default ./shoal-data]", show_default=False),
+    typer.Option(
+        "--data-dir", help="Data directory [env SHOAL_DATA_DIR; default ./shoal-data]", show_default=False
+    ),
 ]
 ConfigFile = Annotated[
     Path | None,

@@ -32,12 +32,19 @@ def _read_text(text: str | None, input_file: Path | None) -> str:
 
 def say(
     text: Annotated[str | None, typer.Argument(help="Text to speak; '-' or omitted reads stdin")] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the audio")] = Path("out.mp3"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the audio")] = Path(
+        "out.mp3"
+    ),
     audio_format: Annotated[
-        str | None, typer.Option("--format", "-f", help="wav, pcm, mp3 or opus [default: from -o's extension]")
+        str | None,
+        typer.Option("--format", "-f", help="wav, pcm, mp3 or opus [default: from -o's extension]"),
     ] = None,
-    voice: Annotated[str | None, typer.Option("--voice", "-v", help="Voice id, e.g. joe or espeak-fr")] = None,
-    input_file: Annotated[Path | None, typer.Option("--input", "-i", help="Read the text from a file")] = None,
+    voice: Annotated[
+        str | None, typer.Option("--voice", "-v", help="Voice id, e.g. joe or espeak-fr")
+    ] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input", "-i", help="Read the text from a file")
+    ] = None,
     sample_rate: Annotated[int | None, typer.Option(help="Output sample rate")] = None,
     speed: Annotated[float, typer.Option(min=0.5, max=2.0, help="Tempo factor")] = 1.0,
     data_dir: DataDir = None,
@@ -51,7 +58,7 @@ def say(
     settings = settings_from(config, data_dir)
     params = SpeechParams(
         text=_read_text(text, input_file),
-        voice=voice,
+        voices=(voice,) if voice else (),
         format=cast(AudioFormat, chosen),
         sample_rate=sample_rate,
         speed=speed,
@@ -81,7 +88,9 @@ async def _say(settings: Settings, params: SpeechParams, output: Path) -> None:
             output.open("wb") as sink,
         ):  # fmt: skip
             task = progress.add_task("speaking", total=len(plan.jobs))
-            async for data in synthesizer.stream(plan, lambda done, _total: progress.update(task, completed=done)):
+            async for data in synthesizer.stream(
+                plan, lambda done, _total: progress.update(task, completed=done)
+            ):
                 sink.write(data)
     finally:
         await engines.close()

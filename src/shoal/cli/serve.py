@@ -25,7 +25,9 @@ def serve(
         update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     )
     settings = settings.model_copy(update={"server": server})
-    typer.echo(f"Shoal serving on http://{server.host}:{server.port} (data dir {settings.data_dir.resolve()})")
+    typer.echo(
+        f"Shoal serving on http://{server.host}:{server.port} (data dir {settings.data_dir.resolve()})"
+    )
     uvicorn.run(
         create_app(settings),
         host=server.host,

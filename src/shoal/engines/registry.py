@@ -36,9 +36,9 @@ FACTORIES: dict[str, Callable[[Settings], TTSEngine]] = {"piper": _piper, "espea
 
 def wanted_engines(settings: Settings) -> list[str]:
     names = {route.engine for route in settings.tts.models.values()}
-    if settings.tts.fallback_engine and settings.engines.espeak.enabled:
-        names.add(settings.tts.fallback_engine)
-    elif settings.tts.fallback_engine and settings.tts.fallback_engine != "espeak":
+    if (settings.tts.fallback_engine and settings.engines.espeak.enabled) or (
+        settings.tts.fallback_engine and settings.tts.fallback_engine != "espeak"
+    ):
         names.add(settings.tts.fallback_engine)
     unknown = names - FACTORIES.keys()
     if unknown:

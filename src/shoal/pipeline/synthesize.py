@@ -38,7 +38,8 @@ class SpeechParams:
 
     text: str
     model: str | None = None
-    voice: str | None = None
+    voices: tuple[str, ...] = ()
+    """Voice ids by speaker: ``<|speaker:N|>`` text uses ``voices[N]``; untagged text uses the first."""
     format: AudioFormat = "mp3"
     sample_rate: int | None = None
     mp3_bitrate_kbps: int = 128
@@ -95,16 +96,21 @@ class Synthesizer:
         """Validate, chunk and admit a request. Raises before any audio is produced."""
         if len(params.text) > self._settings.max_text_chars:
             raise TextTooLong(len(params.text), self._settings.max_text_chars)
-        route = self._settings.models.get(params.model or "") or self._settings.models[self._settings.default_model]
+        route = (
+            self._settings.models.get(params.model or "")
+            or self._settings.models[self._settings.default_model]
+        )
         primary = self._engines.get(route.engine)
         if primary is None:
             raise EngineFailed(f"engine {route.engine!r} is not running")
-        voice = route.voice
-        if params.voice is not None:
-            found = self._engines.find_voice(params.voice)
+        speakers: list[tuple[TTSEngine, str | None]] = []
+        for voice_id in params.voices:
+            found = self._engines.find_voice(voice_id)
             if found is None:
-                raise VoiceNotFound(params.voice)
-            primary, voice = found[0], found[1].id
+                raise VoiceNotFound(voice_id)
+            speakers.append((found[0], found[1].id))
+        if not speakers:
+            speakers.append((primary, route.voice))
 
         chunks = prepare(
             params.text,
@@ -113,12 +119,17 @@ class Synthesizer:
                 min_chunk_length=params.min_chunk_length,
                 first_chunk_chars=FIRST_CHUNK_CHARS[params.latency],
                 normalize=params.normalize,
-                default_language=next(iter(sorted(primary.languages())), "en"),
+                default_language=next(iter(sorted(speakers[0][0].languages())), "en"),
             ),
         )
         if not chunks:
             raise NothingToSpeak()
-        jobs = [self._route(chunk, primary, voice) for chunk in chunks]
+
+        def speaker(chunk: TextChunk) -> tuple[TTSEngine, str | None]:
+            known = chunk.speaker is not None and chunk.speaker < len(speakers)
+            return speakers[chunk.speaker if known and chunk.speaker is not None else 0]
+
+        jobs = [self._route(chunk, *speaker(chunk)) for chunk in chunks]
 
         plan = SynthesisPlan(params, jobs)
         try:
@@ -149,7 +160,9 @@ class Synthesizer:
             opus_bitrate_bps=params.opus_bitrate_bps,
         )
         leveler = (
-            dsp.LoudnessLeveler(out_rate, self._settings.loudness_target_lufs) if params.normalize_loudness else None
+            dsp.LoudnessLeveler(out_rate, self._settings.loudness_target_lufs)
+            if params.normalize_loudness
+            else None
         )
         volume = dsp.db_to_gain(params.volume_db)
         pieces: asyncio.Queue[tuple[int, Pcm] | None] = asyncio.Queue(maxsize=8)
@@ -177,7 +190,9 @@ class Synthesizer:
                     yield data
             await producer  # re-raises an engine failure
             tail_samples = (
-                resampler.process(np.empty(0, np.float32), last=True) if resampler else np.empty(0, np.float32)
+                resampler.process(np.empty(0, np.float32), last=True)
+                if resampler
+                else np.empty(0, np.float32)
             )
             yield master(tail_samples, True) + encoder.finish()
         finally:

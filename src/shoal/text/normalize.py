@@ -16,9 +16,15 @@ belongs to a number or an abbreviation ("$3.50", "Dr.", "e.g.") disappears with 
 a period that ends a sentence after a number or an abbreviation ("It costs $5.",
 "apples, pears, etc.") stays.
 
-English numbers are written out here rather than with ``num2words``: its English
-output is British ("one hundred and five", "two thousand, one hundred") and it is
-slow enough to matter on every request.
+Number words are built here rather than with ``num2words`` and ``cn2an``: the
+former's English is British ("one thousand, two hundred and five") and costs about
+35 µs a number; the latter's ``transform`` reads "10:30" as "十:三十". Both would
+eat most of the budget (under 1 ms for a 500-character paragraph; this module takes
+about 0.3 ms).
+
+Patterns start with a concrete character (a digit, a symbol, the first letters of a
+word) and check what comes before it *after* that character, so the regex engine
+can skip ahead quickly instead of trying every position.
 """
 
 from __future__ import annotations
@@ -36,10 +42,12 @@ _Callback = Callable[[_Match], str]
 # capitalised word next.
 _SENTENCE_END: Final = re.compile(r"\s*\Z|[ \t]*\r?\n|\s+[\"'“‘(\[]?[A-Z]")
 _DIGIT: Final = re.compile(r"\d")
+_DIGIT_RUN: Final = re.compile(r"\d+")
+_PHONE_SEPARATOR: Final = re.compile(r"[.\-]")
 
 
 def _period_if_sentence_end(match: _Match, consumed: str) -> str:
-    """"." when ``consumed`` ended with a period that also ended its sentence."""
+    """A period when ``consumed`` ended with one that also ended its sentence, else nothing."""
     if consumed.endswith(".") and _SENTENCE_END.match(match.string, match.end()):
         return "."
     return ""
@@ -113,7 +121,7 @@ def _en_below_1000(n: int) -> str:
 
 
 def _en_digits(digits: str) -> str:
-    """"0451" → "zero four five one"."""
+    """Digit by digit: "0451" → "zero four five one"."""
     return " ".join(_EN_ONES[int(c)] for c in digits if c.isdigit())
 
 
@@ -145,10 +153,7 @@ def _en_number(text: str) -> str:
     if "." in fraction:  # a version number or an address: 1.2.3
         words = " point ".join(_en_number(part) for part in text.split(".") if part)
     else:
-        if len(whole) > 21:
-            words = _en_digits(whole)
-        else:
-            words = _en_int(int(whole)) if whole else ""
+        words = _en_digits(whole) if len(whole) > 21 else _en_int(int(whole)) if whole else ""
         if fraction:
             words = f"{words} point {_en_digits(fraction)}" if words else f"point {_en_digits(fraction)}"
     return "minus " + words if negative else words
@@ -209,15 +214,33 @@ def _en_date(month: int, day: int, year: str | None) -> str:
 
 # ---------------------------------------------------------------------------
 # English patterns
+#
+# Speed: the regex engine scans quickly for a pattern's first character when that
+# character is a literal, a class or \d; a leading lookbehind or optional group
+# makes it try every position. So patterns start with a concrete character, and
+# "not preceded by" checks sit after it (``\d(?<![\d.,]\d)`` is a digit that does
+# not continue a number) or, for words, in the callback (``_starts_word``).
 # ---------------------------------------------------------------------------
 
-# A written number: 1,234,567.89 / 1234 / 3.5 (and 1.2.3).
-_NUM: Final = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)*"
-_NEG: Final = r"(?P<neg>(?<![\w.,])[-−])?"
+# The rest of a written number after its first digit: 1,234,567.89 / 1234 / 3.5 (and 1.2.3).
+_NUM_REST: Final = r"(?:\d{0,2}(?:,\d{3})+|\d*)(?:\.\d+)*"
+# A written number that does not continue another one.
+_NUM_START: Final = r"\d(?<![\d.,]\d)" + _NUM_REST
+_NUM: Final = r"\d" + _NUM_REST
 _MONTH: Final = (
     r"(?P<mon>January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?(?![A-Za-z])"
 )
+
+
+def _starts_word(match: _Match) -> bool:
+    """The match does not begin in the middle of a word (what a leading \\b would check)."""
+    start = match.start()
+    if start == 0:
+        return True
+    before = match.string[start - 1]
+    return not (before.isalnum() or before == "_")
+
 
 # -- abbreviations (no digits needed) --
 _EN_TITLES: Final = {
@@ -233,59 +256,70 @@ _EN_TITLES: Final = {
     "Gov": "Governor",
     "Mt": "Mount",
 }
+_EN_TITLES_WITHOUT_PERIOD: Final = frozenset({"Mr", "Mrs", "Ms", "Dr", "Mt"})
 _EN_TITLE_RE: Final = re.compile(
-    r"\b(?P<abbr>Mrs|Mr|Ms|Mx|Dr|Prof|Capt|Sgt|Lt|Gov|Mt)\."
-    r"|\b(?P<bare>Mrs|Mr|Ms|Dr|Mt)(?=[ \t]+[A-Z])"
+    r"(?P<abbr>Mrs|Mr|Ms|Mx|Dr|Prof|Capt|Sgt|Lt|Gov|Mt)(?:(?P<dot>\.)|(?=[ \t]+[A-Z]))"
 )
-_EN_SAINT_RE: Final = re.compile(r"\bSt(?:\.|\b(?=[ \t]+[A-Z]))(?P<next>[ \t]+[A-Z])?")
+_EN_SAINT_RE: Final = re.compile(r"St(?:\.|(?=[ \t]+[A-Z]))(?=[ \t]+(?P<next>[A-Z][a-z]*))?")
+# Capitalised words that start a sentence but never follow "St." as a name.
+_EN_SENTENCE_STARTERS: Final = frozenset({
+    "The", "A", "An", "I", "It", "He", "She", "We", "They", "This", "That", "These", "Those", "There",
+    "Then", "But", "And", "So", "Or", "If", "In", "On", "At", "To", "My", "Our", "His", "Her", "Its",
+    "Their", "You", "Your", "What", "When", "Where", "Why", "How", "Who", "After", "Before", "Turn", "Go",
+})  # fmt: skip
 _EN_SUFFIXES: Final = {
     "Jr": "Junior",
     "Sr": "Senior",
     "Ave": "Avenue",
     "Blvd": "Boulevard",
     "etc": "et cetera",
+    "Etc": "Et cetera",
     "approx": "approximately",
     "Approx": "Approximately",
 }
-_EN_SUFFIX_RE: Final = re.compile(r"\b(?P<abbr>Jr|Sr|Ave|Blvd|etc|approx|Approx)\.|\b(?P<bare>Jr|Sr)\b")
-_EN_LATIN_RE: Final = re.compile(r"\b(?:(?P<eg>[Ee]\.\s?[Gg])|(?P<ie>[Ii]\.\s?[Ee]))\.(?!\w)|\b[Vv]s\b\.?")
-_EN_NUMBER_SIGN_RE: Final = re.compile(
-    r"\b(?P<abbr>[Nn]o|Nos|Fig|Vol|Ch)\.[ \t]?(?=\d)|#[ \t]?(?=\d)"
-)
-_EN_NUMBER_SIGN: Final = {"No": "number", "no": "number", "Nos": "numbers", "Fig": "figure", "Vol": "volume",
-                          "Ch": "chapter"}  # fmt: skip
+_EN_SUFFIX_RE: Final = re.compile(r"(?P<abbr>Jr|Sr|Ave|Blvd|etc|Etc|approx|Approx)(?:(?P<dot>\.)|(?!\w))")
+_EN_LATIN_RE: Final = re.compile(r"[EeIi]\.[ \t]?[GgEe]\.(?!\w)|[Vv]s(?:\.|(?!\w))")
+_EN_NUMBER_SIGN_RE: Final = re.compile(r"(?:(?P<abbr>No|no|Nos|Fig|Vol|Ch)\.|#)[ \t]?(?=\d)")
+_EN_NUMBER_SIGN: Final = {
+    "No": "number",
+    "no": "number",
+    "Nos": "numbers",
+    "Fig": "figure",
+    "Vol": "volume",
+    "Ch": "chapter",
+}
 _EN_AMPERSAND_RE: Final = re.compile(r"[ \t]*&[ \t]*")
 
 # -- numbers --
-_EN_PHONE_RE: Final = re.compile(
-    r"(?<![\w+\-])(?:"
-    r"(?:\+?\d{1,3}[ .\-])?(?:\(\d{3}\)[ \t]?|\d{3}[.\-])\d{3}[.\-]\d{4}"  # (555) 123-4567, 1-800-555-1234
-    r"|\+\d{1,3}(?:[ .\-]\d{1,4}){2,5}"  # +44 20 7946 0958
-    r"|\d{3}-\d{4}"  # 555-1234
-    r")(?![\w\-]|[.,]\d)"
+# 555-1234, 555-123-4567, 555.123.4567, 1-800-555-1234 (group sizes checked in the callback).
+_EN_PHONE_RE: Final = re.compile(r"\d(?<![\w+\-.]\d)\d*(?:[.\-]\d+){1,3}(?![\w\-]|[.,]\d)")
+_EN_PAREN_PHONE_RE: Final = re.compile(r"\((?<![\w(]\()\d{3}\)[ \t]?\d{3}[.\-]\d{4}(?![\w\-]|[.,]\d)")
+_EN_INTERNATIONAL_PHONE_RE: Final = re.compile(
+    r"\+(?<![\w+]\+)\d{1,3}(?:[ .\-]\d{1,4}){2,5}(?![\w\-]|[.,]\d)"
 )
 _EN_ISO_DATE_RE: Final = re.compile(
-    r"(?<![\d\-/.])(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d\-/]|[.,]\d)"
+    r"(?P<y>\d(?<![\d\-/.]\d)\d{3})(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d\-/]|[.,]\d)"
 )
 _EN_SLASH_DATE_RE: Final = re.compile(
-    r"(?<![\d/.])(?P<a>\d{1,2})(?P<sep>[/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?![\d/]|[.,]\d)"
+    r"(?P<a>\d(?<![\d/.]\d)\d?)(?P<sep>[/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?![\d/]|[.,]\d)"
 )
 _EN_MONTH_DAY_RE: Final = re.compile(
-    rf"\b{_MONTH}[ \t]+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?![\w:]|[.,]\d)"
+    rf"{_MONTH}[ \t]+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?![\w:]|[.,]\d)"
     r"(?:,?[ \t]+(?P<y>\d{4})(?![\w:]|[.,]\d))?"
 )
 _EN_DAY_MONTH_RE: Final = re.compile(
-    rf"(?<![\w.,])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{_MONTH}"
+    rf"(?P<d>\d(?<![\w.,]\d)\d?)(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{_MONTH}"
     r"(?:,?[ \t]+(?P<y>\d{4})(?![\w:]|[.,]\d))?"
 )
 _EN_THE_BEFORE_RE: Final = re.compile(r"\bthe\s+\Z", re.IGNORECASE)
 _AMPM: Final = r"(?P<ampm>[AaPp]\.?[ \t]?[Mm]\.?)(?!\w)"
 _EN_TIME_RE: Final = re.compile(
-    r"(?<![\d:.,])(?P<h>\d{1,2}):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?(?![\d:]|[.,]\d)"
+    r"(?P<h>\d(?<![\d:.,]\d)\d?):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?(?![\d:]|[.,]\d)"
     rf"(?:[ \t]?{_AMPM})?"
 )
-_EN_HOUR_RE: Final = re.compile(rf"(?<![\w:.,])(?P<h>\d{{1,2}})[ \t]?{_AMPM}")
-_EN_RANGE_RE: Final = re.compile(r"(?<=\d)(?:-|[ \t]?[–—][ \t]?)(?=[$€£¥]?\d)")
+_EN_HOUR_RE: Final = re.compile(rf"(?P<h>\d(?<![\w:.,]\d)\d?)[ \t]?{_AMPM}")
+_EN_RANGE_RE: Final = re.compile(r"\d(?:-|[ \t]?[–—][ \t]?)(?=[$€£¥]?\d)")
+_EN_MINUS_RE: Final = re.compile(r"[-−](?<![\w.,][-−])(?=[$€£¥]?\.?\d)")
 
 _EN_CURRENCY: Final = {
     # symbol or code: singular, plural, sub-unit singular, sub-unit plural
@@ -301,18 +335,21 @@ _EN_CURRENCY: Final = {
     "RMB": ("yuan", "yuan", "", ""),
     "¢": ("cent", "cents", "", ""),
 }
+_SCALE_WORD: Final = r"[Tt]housand|[Mm]illion|[Bb]illion|[Tt]rillion"
 _EN_SCALE_ABBR: Final = {"k": "thousand", "m": "million", "b": "billion", "t": "trillion"}
 _EN_MONEY_PREFIX_RE: Final = re.compile(
-    rf"{_NEG}(?P<sym>[$€£¥])[ \t]?(?P<num>{_NUM})"
-    r"(?:(?P<abbr>[kKmMbBtT])(?:n|r)?\b|[ \t]?(?P<scale>thousand|million|billion|trillion)\b)?"
+    rf"(?P<sym>[$€£¥])[ \t]?(?P<num>{_NUM})"
+    rf"(?:(?P<abbr>[kKmMbBtT])(?:n|r)?\b|[ \t]?(?P<scale>{_SCALE_WORD})\b)?"
 )
 _EN_MONEY_SUFFIX_RE: Final = re.compile(
-    rf"{_NEG}(?<![\d.,])(?P<num>{_NUM})"
-    r"(?:[ \t]?(?P<scale>thousand|million|billion|trillion))?"
+    rf"(?P<num>{_NUM_START})"
+    rf"(?:[ \t]?(?P<scale>{_SCALE_WORD}))?"
     r"(?:[ \t]?(?P<sym>[€£¥¢])|[ \t](?P<code>USD|EUR|GBP|JPY|CNY|RMB)\b)"
 )
-_EN_PERCENT_RE: Final = re.compile(rf"{_NEG}(?<![\d.,])(?P<num>{_NUM})[ \t]?%")
-_EN_ORDINAL_RE: Final = re.compile(r"(?<![\d.,])(?P<num>\d{1,3}(?:,\d{3})+|\d+)(?:st|nd|rd|th|ST|ND|RD|TH)\b")
+_EN_PERCENT_RE: Final = re.compile(rf"(?P<num>{_NUM_START})[ \t]?%")
+_EN_ORDINAL_RE: Final = re.compile(
+    r"(?P<num>\d(?<![\d.,]\d)(?:\d{0,2}(?:,\d{3})+|\d*))(?:st|nd|rd|th|ST|ND|RD|TH)\b"
+)
 
 _EN_UNITS: Final = {
     "km/h": ("kilometer per hour", "kilometers per hour"),
@@ -369,12 +406,13 @@ _EN_UNITS: Final = {
     "bn": ("billion", "billion"),
 }
 _EN_UNIT_RE: Final = re.compile(
-    rf"{_NEG}(?<![\d.,])(?P<num>{_NUM})[ \t]?(?P<unit>"
+    rf"(?P<num>{_NUM_START})[ \t]?(?P<unit>"
     + "|".join(re.escape(unit) for unit in sorted(_EN_UNITS, key=len, reverse=True))
     + r")(?![\w/²])"
 )
-_EN_DECADE_RE: Final = re.compile(r"(?<![\w'’.,])(?P<y>\d{3}0)['’]?s\b|(?<!\w)['’](?P<d>\d0)s\b")
-_EN_YEAR_RE: Final = re.compile(r"(?<![\w.,\-−])(?P<y>[12]\d{3})(?!\w|[.,]\d)")
+_EN_DECADE_RE: Final = re.compile(r"(?P<y>\d(?<![\w'’.,]\d)\d{2}0)['’]?s\b")
+_EN_SHORT_DECADE_RE: Final = re.compile(r"['’](?<!\w['’])(?P<d>\d0)s\b")
+_EN_YEAR_RE: Final = re.compile(r"(?P<y>[12](?<![\w.,\-−][12])\d{3})(?!\w|[.,]\d)")
 _EN_YEAR_CONTEXT_BEFORE: Final = re.compile(
     r"\b(?:in|since|by|from|until|till|through|during|before|after|circa|around|year|early|late|mid|"
     r"of|spring|summer|autumn|fall|winter|january|february|march|april|may|june|july|august|"
@@ -382,9 +420,11 @@ _EN_YEAR_CONTEXT_BEFORE: Final = re.compile(
     re.IGNORECASE,
 )
 _EN_YEAR_CONTEXT_AFTER: Final = re.compile(r"[ \t]?(?:AD|BC|BCE|CE|A\.D\.|B\.C\.)(?!\w)")
-_EN_FRACTION_RE: Final = re.compile(r"(?<![\w/.,])(?P<n>\d{1,2})/(?P<d>\d{1,2})(?![\w/]|[.,]\d)")
-_EN_LONG_DIGITS_RE: Final = re.compile(r"(?<![\d.,])(?P<d>0\d+|\d{5,})(?!\d|[.,]\d)")
-_EN_NUMBER_RE: Final = re.compile(rf"{_NEG}(?<!\d)(?P<num>{_NUM}|(?<![\w.])\.\d+)")
+_EN_FRACTION_RE: Final = re.compile(r"(?P<n>\d(?<![\w/.,]\d)\d?)/(?P<d>\d{1,2})(?![\w/]|[.,]\d)")
+# A number with a leading zero (007) or five digits or more without separators (90210).
+_EN_LONG_DIGITS_RE: Final = re.compile(r"(?P<d>\d(?<![\d.,]\d)(?:(?<=0)\d+|\d{4,}))(?!\d|[.,]\d)")
+_EN_POINT_RE: Final = re.compile(r"\.(?<![\w.]\.)(?P<d>\d+)")
+_EN_NUMBER_RE: Final = re.compile(rf"(?P<num>\d(?<!\d\d){_NUM_REST})")
 
 
 # ---------------------------------------------------------------------------
@@ -393,40 +433,73 @@ _EN_NUMBER_RE: Final = re.compile(rf"{_NEG}(?<!\d)(?P<num>{_NUM}|(?<![\w.])\.\d+
 
 
 def _en_title(match: _Match) -> str:
-    return _EN_TITLES[match.group("abbr") or match.group("bare")]
+    abbr = match.group("abbr")
+    if not _starts_word(match) or (not match.group("dot") and abbr not in _EN_TITLES_WITHOUT_PERIOD):
+        return match.group(0)
+    return _EN_TITLES[abbr]
 
 
 def _en_saint(match: _Match) -> str:
+    """Saint before a capitalised name ("St. Louis"), else Street ("Main St.")."""
+    if not _starts_word(match):
+        return match.group(0)
     following = match.group("next")
-    if following:
-        return "Saint" + following
+    if following and following not in _EN_SENTENCE_STARTERS:
+        return "Saint"
     return "Street" + _period_if_sentence_end(match, match.group(0))
 
 
 def _en_suffix(match: _Match) -> str:
     abbr = match.group("abbr")
-    if abbr:
+    if not _starts_word(match):
+        return match.group(0)
+    if match.group("dot"):
         return _EN_SUFFIXES[abbr] + _period_if_sentence_end(match, match.group(0))
-    return _EN_SUFFIXES[match.group("bare")]
+    return _EN_SUFFIXES[abbr] if abbr in ("Jr", "Sr") else match.group(0)
 
 
 def _en_latin(match: _Match) -> str:
-    if match.group("eg"):
+    text = match.group(0)
+    if not _starts_word(match):
+        return text
+    letters = text.lower().replace(".", "").replace(" ", "").replace("\t", "")
+    if letters == "eg":
         return "for example"
-    if match.group("ie"):
+    if letters == "ie":
         return "that is"
-    return "versus"
+    if letters == "vs":
+        return "versus"
+    return text
 
 
 def _en_number_sign(match: _Match) -> str:
     abbr = match.group("abbr")
-    return (_EN_NUMBER_SIGN[abbr] if abbr else "number") + " "
+    if not abbr:
+        return "number "
+    if not _starts_word(match):
+        return match.group(0)
+    return _EN_NUMBER_SIGN[abbr] + " "
+
+
+def _en_phone_groups(text: str) -> str:
+    return ", ".join(_en_digits(group) for group in _DIGIT_RUN.findall(text))
 
 
 def _en_phone(match: _Match) -> str:
     text = match.group(0)
-    groups = ", ".join(_en_digits(group) for group in re.findall(r"\d+", text))
-    return "plus " + groups if text.startswith("+") else groups
+    sizes = [len(group) for group in _PHONE_SEPARATOR.split(text)]
+    local = sizes == [3, 4] and "-" in text  # 555-1234, but not 555.1234
+    national = sizes == [3, 3, 4]  # 555-123-4567
+    with_code = len(sizes) == 4 and sizes[0] <= 3 and sizes[1:] == [3, 3, 4]  # 1-800-555-1234
+    return _en_phone_groups(text) if local or national or with_code else text
+
+
+def _en_paren_phone(match: _Match) -> str:
+    return _en_phone_groups(match.group(0))
+
+
+def _en_international_phone(match: _Match) -> str:
+    return "plus " + _en_phone_groups(match.group(0))
 
 
 def _en_iso_date(match: _Match) -> str:
@@ -460,14 +533,14 @@ def _en_day_month(match: _Match) -> str:
     if not 1 <= day <= 31:
         return match.group(0)
     month = _EN_MONTHS[_EN_MONTH_INDEX[match.group("mon")[:3].lower()] - 1]
-    the = "" if _EN_THE_BEFORE_RE.search(match.string, 0, match.start()) else "the "
+    the = "" if _EN_THE_BEFORE_RE.search(match.string, max(0, match.start() - 8), match.start()) else "the "
     words = f"{the}{_en_ordinal(day)} of {month}"
     year = match.group("y")
     return f"{words} {_en_year(int(year))}" if year else words
 
 
 def _en_ampm(match: _Match) -> str:
-    """ "p.m." → "PM", keeping a sentence-final period."""
+    """The AM/PM after a time ("p.m." → " PM"), keeping a sentence-final period."""
     ampm = match.group("ampm")
     if not ampm:
         return ""
@@ -503,29 +576,27 @@ def _en_money(match: _Match) -> str:
     one, many, sub_one, sub_many = _EN_CURRENCY[key]
     number = match.group("num").replace(",", "")
     abbr = match.groupdict().get("abbr")
-    scale = _EN_SCALE_ABBR[abbr.lower()] if abbr else match.group("scale")
+    scale = _EN_SCALE_ABBR[abbr.lower()] if abbr else (match.group("scale") or "").lower()
     whole, _, fraction = number.partition(".")
     if scale:
-        words = f"{_en_number(number)} {scale} {many}"
-    elif "." in fraction:
+        return f"{_en_number(number)} {scale} {many}"
+    if "." in fraction:
         return match.group(0)
-    elif fraction and len(fraction) == 2 and sub_one:
+    if fraction and len(fraction) == 2 and sub_one:
         units, cents = int(whole or "0"), int(fraction)
         parts: list[str] = []
         if units or not cents:
             parts.append(f"{_en_int(units)} {one if units == 1 else many}")
         if cents:
             parts.append(f"{_en_int(cents)} {sub_one if cents == 1 else sub_many}")
-        words = " and ".join(parts)
-    elif fraction:
-        words = f"{_en_number(number)} {many}"
-    else:
-        words = f"{_en_number(number)} {one if number == '1' else many}"
-    return "minus " + words if match.group("neg") else words
+        return " and ".join(parts)
+    if fraction:
+        return f"{_en_number(number)} {many}"
+    return f"{_en_number(number)} {one if number == '1' else many}"
 
 
 def _en_percent(match: _Match) -> str:
-    return _en_number((match.group("neg") or "") + match.group("num")) + " percent"
+    return _en_number(match.group("num")) + " percent"
 
 
 def _en_ordinal_match(match: _Match) -> str:
@@ -535,14 +606,14 @@ def _en_ordinal_match(match: _Match) -> str:
 def _en_unit(match: _Match) -> str:
     one, many = _EN_UNITS[match.group("unit")]
     number = match.group("num")
-    words = f"{_en_number(number)} {one if number == '1' else many}"
-    return "minus " + words if match.group("neg") else words
+    return f"{_en_number(number)} {one if number == '1' else many}"
 
 
 def _en_decade(match: _Match) -> str:
-    year = match.group("y")
-    if year:
-        return _en_plural(_en_year(int(year)))
+    return _en_plural(_en_year(int(match.group("y"))))
+
+
+def _en_short_decade(match: _Match) -> str:
     return _en_plural(_en_int(int(match.group("d"))))
 
 
@@ -559,6 +630,8 @@ def _en_year_match(match: _Match) -> str:
 
 def _en_fraction(match: _Match) -> str:
     numerator, denominator = int(match.group("n")), int(match.group("d"))
+    if numerator == 24 and denominator == 7:
+        return "twenty-four seven"
     if not 0 < numerator < denominator <= 16:
         return match.group(0)
     if denominator == 2:
@@ -579,17 +652,42 @@ def _en_long_digits(match: _Match) -> str:
     return _en_digits(digits)
 
 
+def _en_point(match: _Match) -> str:
+    return "point " + _en_digits(match.group("d"))
+
+
 def _en_generic(match: _Match) -> str:
-    return _en_number((match.group("neg") or "") + match.group("num"))
+    return _en_number(match.group("num"))
 
 
-# Phone numbers and ISO dates go before ranges ("10-20" → "10 to 20"), which go
-# before everything else so that a range's hyphen is not read as a minus sign.
-_EN_HYPHENATED_PASSES: Final[tuple[tuple[re.Pattern[str], _Callback], ...]] = (
+def _en_range(match: _Match) -> str:
+    return match.group(0)[0] + " to "
+
+
+def _en_minus(match: _Match) -> str:
+    return "minus "
+
+
+_Pass = tuple[re.Pattern[str], _Callback]
+
+_EN_WORD_PASSES: Final[tuple[_Pass, ...]] = (
+    (_EN_TITLE_RE, _padded(_en_title)),
+    (_EN_SAINT_RE, _padded(_en_saint)),
+    (_EN_SUFFIX_RE, _padded(_en_suffix)),
+    (_EN_LATIN_RE, _padded(_en_latin)),
+)
+# Order matters. Phone numbers and ISO dates keep their hyphens; the hyphen of a
+# range ("10-20", "1999–2000") becomes "to"; only then is a hyphen before a number
+# a minus sign. Specific patterns (dates, times, money, units) go before the
+# general ones (years, any number).
+_EN_NUMBER_PASSES: Final[tuple[_Pass, ...]] = (
+    (_EN_NUMBER_SIGN_RE, _en_number_sign),
+    (_EN_INTERNATIONAL_PHONE_RE, _padded(_en_international_phone)),
+    (_EN_PAREN_PHONE_RE, _padded(_en_paren_phone)),
     (_EN_PHONE_RE, _padded(_en_phone)),
     (_EN_ISO_DATE_RE, _padded(_en_iso_date)),
-)
-_EN_NUMBER_PASSES: Final[tuple[tuple[re.Pattern[str], _Callback], ...]] = (
+    (_EN_RANGE_RE, _en_range),
+    (_EN_MINUS_RE, _en_minus),
     (_EN_SLASH_DATE_RE, _padded(_en_slash_date)),
     (_EN_MONTH_DAY_RE, _padded(_en_month_day)),
     (_EN_DAY_MONTH_RE, _padded(_en_day_month)),
@@ -601,26 +699,22 @@ _EN_NUMBER_PASSES: Final[tuple[tuple[re.Pattern[str], _Callback], ...]] = (
     (_EN_ORDINAL_RE, _padded(_en_ordinal_match)),
     (_EN_UNIT_RE, _padded(_en_unit)),
     (_EN_DECADE_RE, _padded(_en_decade)),
+    (_EN_SHORT_DECADE_RE, _padded(_en_short_decade)),
     (_EN_YEAR_RE, _padded(_en_year_match)),
     (_EN_FRACTION_RE, _padded(_en_fraction)),
     (_EN_LONG_DIGITS_RE, _padded(_en_long_digits)),
+    (_EN_POINT_RE, _padded(_en_point)),
     (_EN_NUMBER_RE, _padded(_en_generic)),
 )
 
 
 def _normalize_en(text: str) -> str:
-    text = _EN_TITLE_RE.sub(_en_title, text)
-    text = _EN_SAINT_RE.sub(_en_saint, text)
-    text = _EN_SUFFIX_RE.sub(_en_suffix, text)
-    text = _EN_LATIN_RE.sub(_en_latin, text)
+    for pattern, callback in _EN_WORD_PASSES:
+        text = pattern.sub(callback, text)
     if "&" in text:
         text = _EN_AMPERSAND_RE.sub(" and ", text)
     if not _DIGIT.search(text):
         return text
-    text = _EN_NUMBER_SIGN_RE.sub(_en_number_sign, text)
-    for pattern, callback in _EN_HYPHENATED_PASSES:
-        text = pattern.sub(callback, text)
-    text = _EN_RANGE_RE.sub(" to ", text)
     for pattern, callback in _EN_NUMBER_PASSES:
         text = pattern.sub(callback, text)
     return text
@@ -661,7 +755,7 @@ _ZH_UNITS: Final = {
 
 
 def _zh_digits(digits: str) -> str:
-    """"2024" → "二零二四"."""
+    """Digit by digit: "2024" → "二零二四"."""
     return "".join(_ZH_DIGITS[int(c)] for c in digits if c.isdigit())
 
 
@@ -716,38 +810,40 @@ def _zh_number(text: str) -> str:
     if "." in fraction:
         words = "点".join(_zh_digits(part) for part in text.split("."))
     else:
-        if len(whole) > 16:
-            words = _zh_digits(whole)
-        else:
-            words = _zh_int(int(whole)) if whole else "零"
+        words = _zh_digits(whole) if len(whole) > 16 else _zh_int(int(whole)) if whole else "零"
         if fraction:
             words += "点" + _zh_digits(fraction)
     return "负" + words if negative else words
 
 
-_ZH_NEG: Final = r"(?P<neg>(?<![A-Za-z0-9.,])[-−])?"
 _ZH_ISO_DATE_RE: Final = re.compile(
-    r"(?<![\d\-/.])(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d\-/]|\.\d)"
+    r"(?P<y>\d(?<![\d\-/.]\d)\d{3})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d\-/]|\.\d)"
 )
-_ZH_TIME_RE: Final = re.compile(r"(?<![\d:.])(?P<h>\d{1,2}):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?(?![\d:]|\.\d)")
+_ZH_TIME_RE: Final = re.compile(r"(?P<h>\d(?<![\d:.]\d)\d?):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?(?![\d:]|\.\d)")
+# Numbers read digit by digit: landlines (010-12345678), mobiles (13800138000,
+# 138-0013-8000), anything else of three digits or more with a leading zero (007;
+# not 05 as in 05月).
 _ZH_PHONE_RE: Final = re.compile(
-    r"(?<![\d\-.])(?:\+\d{1,3}[ \-]?)?(?:0\d{2,3}-\d{7,8}|1\d{2}-\d{4}-\d{4}|1\d{10}|0\d+)(?![\d\-]|\.\d)"
+    r"\d(?<![\d\-.,+]\d)(?:(?<=0)(?:\d{2,3}-\d{7,8}|\d{2,})|(?<=1)(?:\d{2}-\d{4}-\d{4}|\d{10}))"
+    r"(?![\d\-]|[.,]\d)"
 )
-_ZH_YEAR_RE: Final = re.compile(r"(?<![\d.])(?P<y>\d{4})(?=\s*(?:[-–—~～至到]\s*\d{4}\s*)?年)")
-_ZH_PERCENT_RANGE_RE: Final = re.compile(
-    rf"(?<![\d.])(?P<a>{_NUM})\s*%?\s*(?:[-–—~～至到])\s*(?P<b>{_NUM})\s*%"
+_ZH_INTERNATIONAL_PHONE_RE: Final = re.compile(
+    r"\+(?<![\w+]\+)\d{1,3}(?:[ \-]?\d{2,8}){1,4}(?![\d\-]|[.,]\d)"
 )
-_ZH_PERCENT_RE: Final = re.compile(rf"{_ZH_NEG}(?<![\d.,])(?P<num>{_NUM})\s*%")
+_ZH_YEAR_RE: Final = re.compile(r"(?P<y>\d(?<![\d.]\d)\d{3})(?=\s*(?:[-–—~～至到]\s*\d{4}\s*)?年)")
+_ZH_PERCENT_RANGE_RE: Final = re.compile(rf"(?P<a>{_NUM_START})\s*%?\s*[-–—~～至到]\s*(?P<b>{_NUM})\s*%")
+_ZH_PERCENT_RE: Final = re.compile(rf"(?P<num>{_NUM_START})\s*%")
 _ZH_MONEY_RE: Final = re.compile(
-    rf"{_ZH_NEG}(?P<sym>[¥￥$€£])\s?(?P<num>{_NUM})(?P<scale>万亿|千万|百万|万|亿)?"
+    rf"(?P<sym>[¥￥$€£])\s?(?P<num>{_NUM})(?P<scale>万亿|千万|百万|万|亿)?(?P<yuan>元)?"
 )
 _ZH_UNIT_RE: Final = re.compile(
-    rf"{_ZH_NEG}(?<![\d.,])(?P<num>{_NUM})\s?(?P<unit>"
+    rf"(?P<num>{_NUM_START})\s?(?P<unit>"
     + "|".join(re.escape(unit) for unit in sorted(_ZH_UNITS, key=len, reverse=True))
     + r")(?![A-Za-z/²])"
 )
-_ZH_RANGE_RE: Final = re.compile(r"(?<=\d)\s*(?:[-–—~～])\s*(?=\d)")
-_ZH_NUMBER_RE: Final = re.compile(rf"{_ZH_NEG}(?<!\d)(?P<num>{_NUM})")
+_ZH_RANGE_RE: Final = re.compile(r"\d\s*[-–—~～]\s*(?=\d)")
+_ZH_MINUS_RE: Final = re.compile(r"[-−](?<![A-Za-z0-9.,][-−])(?=[¥￥$€£]?\d)")
+_ZH_NUMBER_RE: Final = re.compile(rf"(?P<num>\d(?<!\d\d){_NUM_REST})")
 
 
 def _zh_date(match: _Match) -> str:
@@ -775,9 +871,11 @@ def _zh_time(match: _Match) -> str:
 
 
 def _zh_phone(match: _Match) -> str:
-    text = match.group(0)
-    words = "，".join(_zh_digits(group) for group in re.findall(r"\d+", text))
-    return "加" + words if text.startswith("+") else words
+    return "，".join(_zh_digits(group) for group in _DIGIT_RUN.findall(match.group(0)))
+
+
+def _zh_international_phone(match: _Match) -> str:
+    return "加" + _zh_phone(match)
 
 
 def _zh_year(match: _Match) -> str:
@@ -789,14 +887,15 @@ def _zh_percent_range(match: _Match) -> str:
 
 
 def _zh_percent(match: _Match) -> str:
-    words = "百分之" + _zh_number(match.group("num"))
-    return "负" + words if match.group("neg") else words
+    return "百分之" + _zh_number(match.group("num"))
 
 
 def _zh_money(match: _Match) -> str:
     unit = _ZH_CURRENCY[match.group("sym")]
     number = match.group("num").replace(",", "")
     scale = match.group("scale") or ""
+    # "¥100元" writes the unit twice; say it once. "$100元" is left as written.
+    written = match.group("yuan") if unit != "元" else None
     whole, _, fraction = number.partition(".")
     if unit == "元" and not scale and len(fraction) == 2:
         yuan, jiao, fen = int(whole or "0"), int(fraction[0]), int(fraction[1])
@@ -807,40 +906,56 @@ def _zh_money(match: _Match) -> str:
             words += "零"
         if fen:
             words += f"{_zh_int(fen)}分"
-    else:
-        words = _zh_number(number) + scale + unit
-    return "负" + words if match.group("neg") else words
+        return words
+    return _zh_number(number) + scale + unit + (written or "")
 
 
 def _zh_unit(match: _Match) -> str:
-    words = _zh_number(match.group("num")) + _ZH_UNITS[match.group("unit")]
-    return "负" + words if match.group("neg") else words
+    return _zh_number(match.group("num")) + _ZH_UNITS[match.group("unit")]
+
+
+def _zh_range(match: _Match) -> str:
+    return match.group(0)[0] + "到"
+
+
+def _zh_minus(match: _Match) -> str:
+    return "负"
 
 
 def _zh_generic(match: _Match) -> str:
     number = match.group("num")
-    if number == "2" and not match.group("neg"):
+    if number == "2":
         text, start, end = match.string, match.start(), match.end()
-        if end < len(text) and text[end] in _ZH_LIANG_NEXT and (start == 0 or text[start - 1] != "第"):
+        if end < len(text) and text[end] in _ZH_LIANG_NEXT and (start == 0 or text[start - 1] not in "第负."):
             return "两"
-    words = _zh_number(number)
-    return "负" + words if match.group("neg") else words
+    return _zh_number(number)
+
+
+# Order matters, as for English: hyphenated dates and phone numbers, then ranges,
+# then minus signs, then the specific patterns before the general ones.
+_ZH_PASSES: Final[tuple[_Pass, ...]] = (
+    (_ZH_ISO_DATE_RE, _zh_date),
+    (_ZH_TIME_RE, _zh_time),
+    (_ZH_INTERNATIONAL_PHONE_RE, _zh_international_phone),
+    (_ZH_PHONE_RE, _zh_phone),
+    (_ZH_PERCENT_RANGE_RE, _zh_percent_range),
+    (_ZH_RANGE_RE, _zh_range),
+    (_ZH_MINUS_RE, _zh_minus),
+    (_ZH_YEAR_RE, _zh_year),
+    (_ZH_PERCENT_RE, _zh_percent),
+    (_ZH_MONEY_RE, _zh_money),
+    (_ZH_UNIT_RE, _zh_unit),
+    (_ZH_NUMBER_RE, _zh_generic),
+)
 
 
 def _normalize_zh(text: str) -> str:
     text = text.translate(_ZH_FULLWIDTH)
     if not _DIGIT.search(text):
         return text
-    text = _ZH_ISO_DATE_RE.sub(_zh_date, text)
-    text = _ZH_TIME_RE.sub(_zh_time, text)
-    text = _ZH_PHONE_RE.sub(_zh_phone, text)
-    text = _ZH_YEAR_RE.sub(_zh_year, text)
-    text = _ZH_PERCENT_RANGE_RE.sub(_zh_percent_range, text)
-    text = _ZH_PERCENT_RE.sub(_zh_percent, text)
-    text = _ZH_MONEY_RE.sub(_zh_money, text)
-    text = _ZH_UNIT_RE.sub(_zh_unit, text)
-    text = _ZH_RANGE_RE.sub("到", text)
-    return _ZH_NUMBER_RE.sub(_zh_generic, text)
+    for pattern, callback in _ZH_PASSES:
+        text = pattern.sub(callback, text)
+    return text
 
 
 # ---------------------------------------------------------------------------

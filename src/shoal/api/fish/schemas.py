@@ -31,7 +31,9 @@ class Prosody(BaseModel):
 
     speed: float | None = Field(None, ge=0.5, le=2.0, description="Tempo factor; pitch is kept.")
     volume: float | None = Field(None, ge=-20.0, le=20.0, description="Gain in dB.")
-    normalize_loudness: bool | None = Field(None, description="Level speech to the configured loudness target.")
+    normalize_loudness: bool | None = Field(
+        None, description="Level speech to the configured loudness target."
+    )
 
 
 OPUS_BITRATES = (-1000, 24, 32, 48, 64, 24000, 32000, 48000, 64000)
@@ -55,7 +57,8 @@ class TTSRequest(BaseModel):
     sample_rate: int | None = None
     mp3_bitrate: Literal[64, 128, 192] | None = None
     opus_bitrate: Literal[-1000, 24, 32, 48, 64, 24000, 32000, 48000, 64000] | None = Field(
-        None, description="-1000 = automatic; kbps (24…64) as the SDK sends, or bps (24000…64000) as the docs say."
+        None,
+        description="-1000 = automatic; kbps (24…64) as the SDK sends, or bps (24000…64000) as the docs say.",
     )
     latency: Literal["normal", "balanced", "low"] | None = None
     max_new_tokens: int | None = Field(None, ge=1)

@@ -33,13 +33,12 @@ _BODY_SCHEMA: dict[str, Any] = {
 def to_params(body: TTSRequest, model: str | None) -> SpeechParams:
     """Fish's request in Shoal's terms. Unset fields take the SDK's defaults."""
     prosody = body.prosody
-    voice = body.reference_id[0] if isinstance(body.reference_id, list) and body.reference_id else None
-    if isinstance(body.reference_id, str) and body.reference_id:
-        voice = body.reference_id
+    reference = body.reference_id
+    voices = tuple(reference) if isinstance(reference, list) else (reference,) if reference else ()
     return SpeechParams(
         text=body.text,
         model=model,
-        voice=voice,
+        voices=voices,
         format=body.format or "mp3",
         sample_rate=body.sample_rate,
         mp3_bitrate_kbps=body.mp3_bitrate or 128,
@@ -58,7 +57,9 @@ def to_params(body: TTSRequest, model: str | None) -> SpeechParams:
     "/v1/tts",
     summary="Text to speech",
     response_class=StreamingResponse,
-    responses={200: {"content": {ct: {} for ct in CONTENT_TYPES.values()}, "description": "Raw audio, chunked."}},
+    responses={
+        200: {"content": {ct: {} for ct in CONTENT_TYPES.values()}, "description": "Raw audio, chunked."}
+    },
     openapi_extra=_BODY_SCHEMA,
 )
 async def text_to_speech(
