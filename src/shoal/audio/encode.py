@@ -66,7 +66,7 @@ class WavEncoder(PcmEncoder):
 class Mp3Encoder:
     """MP3 via LAME (lameenc), constant bitrate, mono."""
 
-    def __init__(self, sample_rate: int, bitrate_kbps: int, quality: int = 5) -> None:
+    def __init__(self, sample_rate: int, bitrate_kbps: int, quality: int = 7) -> None:
         self._lame = lameenc.Encoder()
         self._lame.set_bit_rate(bitrate_kbps)
         self._lame.set_in_sample_rate(sample_rate)

@@ -149,18 +149,19 @@ class BlockingEngine:
         stops iterating (client gone, request cancelled) stops the work after the
         piece in progress instead of the whole chunk.
         """
-        if self._executor is None:
+        executor = self._executor
+        if executor is None:
             raise RuntimeError(f"engine {self.name!r} used before start()")
         loop = asyncio.get_running_loop()
         pieces = self.synthesize_blocking(request)
         sentinel: Pcm = np.empty(0, dtype=np.int16)
         try:
             while True:
-                piece = await loop.run_in_executor(self._executor, next, pieces, sentinel)
+                piece = await loop.run_in_executor(executor, next, pieces, sentinel)
                 if piece is sentinel:
                     return
                 yield piece
         finally:
             close = getattr(pieces, "close", None)
-            if close is not None:
-                self._executor.submit(close)
+            if close is not None and self._executor is executor:
+                executor.submit(close)

@@ -27,9 +27,9 @@ from shoal.text.frontend import ChunkingOptions, TextChunk, prepare
 
 Latency = Literal["normal", "balanced", "low"]
 
-FIRST_CHUNK_CHARS: dict[str, int | None] = {"normal": None, "balanced": 32, "low": 20}
-"""Longest first chunk per latency mode. Piper needs ~2.7 ms per character, so 32
-characters put first audio under ~100 ms; "normal" keeps whole sentences."""
+FIRST_CHUNK_CHARS: dict[str, int | None] = {"normal": None, "balanced": 24, "low": 16}
+"""Longest first chunk per latency mode. Piper needs ~3 ms per character of text, so
+24 characters put first audio near 70 ms; "normal" keeps whole sentences."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,13 +54,21 @@ def _join(left: str, right: str) -> str:
     return left + _joiner(left, right) + right if left else right
 
 
+def _fallback_cut(text: str, limit: int) -> int:
+    """No good space before ``limit``: scripts without spaces are cut there, words never are."""
+    if ord(text[limit - 1]) > 0x2E80:
+        return limit
+    space = text.find(" ", limit)
+    return space if space > 0 else len(text)
+
+
 def _cut_words(text: str, limit: int) -> list[str]:
-    """Cut at the last space before ``limit``; hard-cut text with no spaces."""
+    """Cut at the last space before ``limit``, never inside a word."""
     out: list[str] = []
     while len(text) > limit:
         space = text.rfind(" ", 0, limit + 1)
         if space <= limit // 3:
-            space = limit
+            space = _fallback_cut(text, limit)
         out.append(text[:space].strip())
         text = text[space:].strip()
     if text:
@@ -88,16 +96,79 @@ def _fit(sentence: str, limit: int) -> list[str]:
     return out
 
 
+# Words a phrase often starts with: cutting just before one keeps the first chunk's
+# intonation close to a natural pause.
+_PHRASE_STARTERS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "that",
+        "which",
+        "who",
+        "whose",
+        "where",
+        "when",
+        "while",
+        "with",
+        "without",
+        "and",
+        "but",
+        "or",
+        "so",
+        "because",
+        "if",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "as",
+        "into",
+        "than",
+        "then",
+        "is",
+        "are",
+        "was",
+        "were",
+        "will",
+        "would",
+        "can",
+        "could",
+        "should",
+        "has",
+        "have",
+        "had",
+    }
+)
+
+
+def _word_cut(text: str, limit: int) -> int:
+    """Where to cut ``text`` (≤ ``limit`` characters): before a phrase starter if one is not too early."""
+    spaces = [index for index, character in enumerate(text[: limit + 1]) if character == " "]
+    if not spaces:
+        return _fallback_cut(text, limit)
+    for index in reversed(spaces):
+        if index < limit * 0.4:
+            break
+        following = text[index + 1 :].split(" ", 1)[0].lower().strip(",;:")
+        if following in _PHRASE_STARTERS:
+            return index
+    return spaces[-1] if spaces[-1] > limit // 3 else _fallback_cut(text, limit)
+
+
 def _first_piece(sentence: str, limit: int) -> tuple[str, str]:
     """A short head of ``sentence`` for fast first audio, and the rest."""
     if len(sentence) <= limit:
         return sentence, ""
-    clauses = _pieces(sentence, _CLAUSE_END)
-    head = clauses[0]
-    if len(head) <= limit and len(head) >= limit // 4:
-        return head, sentence[len(head) :].strip() if sentence.startswith(head) else " ".join(clauses[1:])
-    head = _cut_words(head, limit)[0]
-    return head, sentence[len(head) :].strip()
+    clause = _pieces(sentence, _CLAUSE_END)[0]
+    if limit // 3 <= len(clause) <= limit and sentence.startswith(clause):
+        return clause, sentence[len(clause) :].strip()
+    cut = _word_cut(sentence, limit)
+    return sentence[:cut].strip(), sentence[cut:].strip()
 
 
 def split(
