@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
@@ -19,7 +20,8 @@ async def health(services: ServicesDep) -> dict[str, Any]:
             {
                 "name": engine.name,
                 "sample_rate": engine.sample_rate,
-                "voices": [v.id for v in engine.voices()],
+                "voices": [voice.id for voice in engine.voices()],
+                **asdict(engine.stats()),
             }
             for engine in services.engines
         ],

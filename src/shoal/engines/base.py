@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -75,20 +75,33 @@ class TTSEngine(Protocol):
         """Reserve a place in the engine's queue for one request, or raise EngineBusy."""
         ...
 
+    def stats(self) -> EngineStats: ...
+
     def synthesize(self, request: SynthesisRequest) -> AsyncIterator[Pcm]:
         """Speak one chunk; yields PCM pieces as they are ready."""
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class EngineStats:
+    """What /health shows about an engine."""
+
+    admitted: int
+    """Requests holding a place in the queue right now."""
+    capacity: int
+    pieces: int
+    """Audio pieces synthesized since start."""
+
+
 class AdmissionTicket:
     """A place in an engine's queue, held for the length of one request."""
 
-    def __init__(self, release: threading.Semaphore | None) -> None:
+    def __init__(self, release: Callable[[], None] | None) -> None:
         self._release = release
 
     def release(self) -> None:
         if self._release is not None:
-            self._release.release()
+            self._release()
             self._release = None
 
     def __enter__(self) -> AdmissionTicket:
@@ -110,7 +123,10 @@ class BlockingEngine:
     sample_rate: int = 22050
 
     def __init__(self, *, max_queue: int = 16, retry_after: float = 1.0) -> None:
-        self._slots = threading.Semaphore(max_queue)
+        self._capacity = max_queue
+        self._admitted = 0
+        self._pieces = 0
+        self._lock = threading.Lock()
         self.retry_after = retry_after
         self._executor: ThreadPoolExecutor | None = None
 
@@ -138,9 +154,18 @@ class BlockingEngine:
             self._executor = None
 
     def admit(self) -> AdmissionTicket:
-        if not self._slots.acquire(blocking=False):
-            raise EngineBusy(self.name, retry_after=self.retry_after)
-        return AdmissionTicket(self._slots)
+        with self._lock:
+            if self._admitted >= self._capacity:
+                raise EngineBusy(self.name, retry_after=self.retry_after)
+            self._admitted += 1
+        return AdmissionTicket(self._leave)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._admitted -= 1
+
+    def stats(self) -> EngineStats:
+        return EngineStats(admitted=self._admitted, capacity=self._capacity, pieces=self._pieces)
 
     async def synthesize(self, request: SynthesisRequest) -> AsyncIterator[Pcm]:
         """Run ``synthesize_blocking`` on the worker thread, one piece at a time.
@@ -160,6 +185,7 @@ class BlockingEngine:
                 piece = await loop.run_in_executor(executor, next, pieces, sentinel)
                 if piece is sentinel:
                     return
+                self._pieces += 1
                 yield piece
         finally:
             close = getattr(pieces, "close", None)
