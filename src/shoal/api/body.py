@@ -1,4 +1,4 @@
-"""Reading request bodies: bounded in size, decoded by Content-Type (JSON or msgpack)."""
+"""Reading request bodies: bounded in size, decoded by Content-Type (JSON, msgpack, forms)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 import msgpack
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
-from shoal.errors import MalformedBody, RequestTooLarge, UnsupportedEncoding
+from shoal.errors import MalformedBody, MissingField, RequestTooLarge, UnsupportedEncoding
 
 MSGPACK_TYPES = frozenset({"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"})
 
@@ -59,3 +61,33 @@ async def read_object(request: Request, limit: int) -> dict[str, Any]:
             f"request body must be a {encoding} object (a map of fields), not {type(value).__name__}"
         )
     return value
+
+
+MULTIPART_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
+async def read_form(request: Request, limit: int) -> FormData:
+    """A multipart or urlencoded form, refusing bodies over ``limit`` bytes.
+
+    Files are spooled to disk by the parser; ``upload_bytes`` then reads one back
+    with the same bound.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(int(declared), limit)
+    try:
+        return await request.form(max_files=32, max_fields=256)
+    except (MultiPartException, ValueError, KeyError) as error:
+        raise MalformedBody(f"the form could not be parsed: {error}") from None
+
+
+async def upload_bytes(value: UploadFile | str | None, *, field: str, limit: int) -> bytes:
+    """The content of a form's file field, at most ``limit`` bytes."""
+    if value is None:
+        raise MissingField(field, f"the form has no {field!r} file; attach the audio as {field}=@file")
+    if isinstance(value, str):
+        raise MalformedBody(f"{field!r} must be a file upload, not a text field")
+    data = await value.read(limit + 1)
+    if len(data) > limit:
+        raise RequestTooLarge(len(data), limit)
+    return data

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from shoal.auth.keys import Principal, touch_key, verify_secret
 from shoal.errors import AuthenticationFailed
 from shoal.pipeline.synthesize import Synthesizer
+from shoal.pipeline.transcribe import Transcriber
 from shoal.services import Services
 
 _TOUCH_EVERY_SECONDS = 60.0
@@ -29,6 +30,13 @@ def get_synthesizer(services: ServicesDep) -> Synthesizer:
 
 
 SynthesizerDep = Annotated[Synthesizer, Depends(get_synthesizer)]
+
+
+def get_transcriber(services: ServicesDep) -> Transcriber:
+    return services.transcriber
+
+
+TranscriberDep = Annotated[Transcriber, Depends(get_transcriber)]
 
 
 def bearer_token(request: Request) -> str:

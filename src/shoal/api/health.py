@@ -25,5 +25,9 @@ async def health(services: ServicesDep) -> dict[str, Any]:
             }
             for engine in services.engines
         ],
+        "speech_models": [
+            {"name": engine.name, "loaded": engine.loaded, **asdict(engine.stats())}
+            for engine in services.transcriber.engines()
+        ],
         "models": services.synthesizer.model_names(),
     }

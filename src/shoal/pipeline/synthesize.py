@@ -19,6 +19,7 @@ import numpy as np
 from shoal.audio import dsp
 from shoal.audio.encode import open_encoder
 from shoal.audio.types import DEFAULT_SAMPLE_RATE, AudioFormat, Pcm
+from shoal.billing.usage import Caller, UsageEvent, UsageRecorder
 from shoal.engines.base import AdmissionTicket, SynthesisRequest, TTSEngine
 from shoal.engines.registry import EngineRegistry
 from shoal.errors import EngineFailed, NothingToSpeak, ShoalError, TextTooLong, VoiceNotFound
@@ -67,6 +68,8 @@ class _Job:
 @dataclass(slots=True)
 class SynthesisPlan:
     params: SpeechParams
+    model: str
+    """The configured model serving the request (unknown names fall back to the default)."""
     jobs: list[_Job]
     tickets: list[AdmissionTicket] = field(default_factory=list)
 
@@ -85,9 +88,12 @@ Progress = Callable[[int, int], None]
 
 
 class Synthesizer:
-    def __init__(self, engines: EngineRegistry, settings: TTSSettings) -> None:
+    def __init__(
+        self, engines: EngineRegistry, settings: TTSSettings, usage: UsageRecorder | None = None
+    ) -> None:
         self._engines = engines
         self._settings = settings
+        self._usage = usage
 
     def model_names(self) -> list[str]:
         return sorted(self._settings.models)
@@ -96,10 +102,8 @@ class Synthesizer:
         """Validate, chunk and admit a request. Raises before any audio is produced."""
         if len(params.text) > self._settings.max_text_chars:
             raise TextTooLong(len(params.text), self._settings.max_text_chars)
-        route = (
-            self._settings.models.get(params.model or "")
-            or self._settings.models[self._settings.default_model]
-        )
+        model = params.model if params.model in self._settings.models else self._settings.default_model
+        route = self._settings.models[model]
         primary = self._engines.get(route.engine)
         if primary is None:
             raise EngineFailed(f"engine {route.engine!r} is not running")
@@ -131,7 +135,7 @@ class Synthesizer:
 
         jobs = [self._route(chunk, *speaker(chunk)) for chunk in chunks]
 
-        plan = SynthesisPlan(params, jobs)
+        plan = SynthesisPlan(params, model, jobs)
         try:
             for engine in {id(job.engine): job.engine for job in jobs}.values():
                 plan.tickets.append(engine.admit())
@@ -149,8 +153,10 @@ class Synthesizer:
             return _Job(chunk, primary, voice)
         return _Job(chunk, fallback, None)
 
-    async def stream(self, plan: SynthesisPlan, progress: Progress | None = None) -> AsyncIterator[bytes]:
-        """Encoded audio for ``plan``, piece by piece. Releases the plan's engine tickets."""
+    async def stream(
+        self, plan: SynthesisPlan, progress: Progress | None = None, caller: Caller | None = None
+    ) -> AsyncIterator[bytes]:
+        """Encoded audio for ``plan``, piece by piece. Releases the plan's tickets and meters the text."""
         params = plan.params
         out_rate = params.output_rate
         encoder = open_encoder(
@@ -176,6 +182,7 @@ class Synthesizer:
                 samples = samples * volume
             return encoder.encode(dsp.to_pcm(samples)) if len(samples) else b""
 
+        completed = False
         try:
             while (item := await pieces.get()) is not None:
                 rate, pcm = item
@@ -195,11 +202,24 @@ class Synthesizer:
                 else np.empty(0, np.float32)
             )
             yield master(tail_samples, True) + encoder.finish()
+            completed = True
         finally:
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await producer
             plan.release()
+            if self._usage is not None:
+                self._usage.record(
+                    UsageEvent(
+                        account_id=caller.account_id if caller else None,
+                        key_id=caller.key_id if caller else None,
+                        kind="tts",
+                        model=plan.model,
+                        quantity=len(params.text.encode()),
+                        unit="utf8_bytes",
+                        completed=completed,
+                    )
+                )
 
     async def _produce(
         self, plan: SynthesisPlan, pieces: asyncio.Queue[tuple[int, Pcm] | None], progress: Progress | None

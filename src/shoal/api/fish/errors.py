@@ -44,13 +44,18 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return JSONResponse({"status": status, "message": message}, status_code=status, headers=headers)
 
 
-def domain_error_response(error: ShoalError) -> JSONResponse:
+def retry_headers(error: ShoalError) -> dict[str, str]:
+    """Headers an error asks for on any surface: Retry-After, WWW-Authenticate."""
     headers: dict[str, str] = {}
     if isinstance(error, Unavailable):
         headers["Retry-After"] = str(max(1, round(error.retry_after)))
     if isinstance(error, AuthenticationFailed):
         headers["WWW-Authenticate"] = "Bearer"
-    return error_response(status_for(error), error.message, headers)
+    return headers
+
+
+def domain_error_response(error: ShoalError) -> JSONResponse:
+    return error_response(status_for(error), error.message, retry_headers(error))
 
 
 _LOCATIONS = frozenset({"body", "query", "header", "path", "cookie"})

@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from shoal.audio.types import SAMPLE_RATES
 
 
-def _audio_bytes(value: Any) -> Any:
+def audio_bytes(value: Any) -> Any:
     """msgpack carries raw bytes; JSON clients may send base64 (fish-speech accepts that too)."""
     if isinstance(value, str):
         try:
@@ -22,7 +22,7 @@ def _audio_bytes(value: Any) -> Any:
 
 
 class ReferenceAudio(BaseModel):
-    audio: Annotated[bytes, BeforeValidator(_audio_bytes)]
+    audio: Annotated[bytes, BeforeValidator(audio_bytes)]
     text: str
 
 

@@ -15,6 +15,7 @@ from shoal.api.deps import PrincipalDep, ServicesDep, SynthesizerDep
 from shoal.api.fish.errors import validation_error_response
 from shoal.api.fish.schemas import TTSRequest
 from shoal.audio.types import CONTENT_TYPES
+from shoal.billing.usage import Caller
 from shoal.pipeline.synthesize import SpeechParams
 
 router = APIRouter(tags=["Fish Audio"])
@@ -64,7 +65,7 @@ def to_params(body: TTSRequest, model: str | None) -> SpeechParams:
 )
 async def text_to_speech(
     request: Request,
-    _principal: PrincipalDep,
+    principal: PrincipalDep,
     services: ServicesDep,
     synthesizer: SynthesizerDep,
     model: Annotated[str | None, Header(description="s1 or s2-pro; anything else uses the default")] = None,
@@ -76,7 +77,7 @@ async def text_to_speech(
         return validation_error_response(error.errors(include_url=False, include_input=False))
     plan = synthesizer.plan(to_params(body, model))
     return StreamingResponse(
-        synthesizer.stream(plan),
+        synthesizer.stream(plan, caller=Caller(account_id=principal.account_id, key_id=principal.key_id)),
         media_type=CONTENT_TYPES[plan.params.format],
         headers={"Cache-Control": "no-store"},
         background=BackgroundTask(plan.release),

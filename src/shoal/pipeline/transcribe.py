@@ -1,0 +1,160 @@
+"""Speech to text, top to bottom.
+
+``prepare`` does what can fail before a response starts — model lookup, a probe of
+the upload, the language code, queue admission, loading a model on first use — so
+those failures get a proper status. ``segments`` then streams recognised segments
+and meters the audio seconds Shoal decoded when it ends, however the caller formats
+the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from shoal.audio.decode import probe
+from shoal.billing.usage import Caller, UsageEvent, UsageRecorder
+from shoal.engines.whisper import Segment, TranscriptionJob, WhisperEngine
+from shoal.engines.worker import AdmissionTicket
+from shoal.errors import EngineFailed, InvalidRequest, ModelNotFound, RequestTooLarge, ShoalError
+from shoal.settings import STTSettings
+
+
+def _language_codes() -> frozenset[str]:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return frozenset(_LANGUAGE_CODES)
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionParams:
+    audio: bytes
+    model: str | None = None
+    language: str | None = None
+    task: Literal["transcribe", "translate"] = "transcribe"
+    prompt: str | None = None
+    temperature: float = 0.0
+    word_timestamps: bool = False
+
+
+@dataclass(slots=True)
+class TranscriptionPlan:
+    engine: WhisperEngine
+    job: TranscriptionJob
+    ticket: AdmissionTicket
+    caller: Caller
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    duration: float
+    language: str | None
+    segments: tuple[Segment, ...]
+
+
+def join_text(segments: list[Segment] | tuple[Segment, ...]) -> str:
+    return "".join(segment.text for segment in segments).strip()
+
+
+class Transcriber:
+    def __init__(self, settings: STTSettings, *, models_dir: Path, usage: UsageRecorder) -> None:
+        self._settings = settings
+        self._usage = usage
+        self._engines = {
+            name: WhisperEngine(
+                name, model.source, models_dir=models_dir, max_queue=settings.max_queue,
+                cpu_threads=settings.cpu_threads, beam_size=settings.beam_size, sha256=model.sha256,
+            )
+            for name, model in settings.models.items()
+        }  # fmt: skip
+        if settings.default_model not in self._engines:
+            raise ValueError(f"stt.default_model {settings.default_model!r} is not among stt.models")
+        self._languages = _language_codes()
+
+    @property
+    def limits(self) -> STTSettings:
+        return self._settings
+
+    def model_names(self) -> list[str]:
+        return sorted(self._engines)
+
+    def engines(self) -> list[WhisperEngine]:
+        return list(self._engines.values())
+
+    async def start(self) -> None:
+        if self._settings.preload:
+            await self._engines[self._settings.default_model].start()
+
+    async def close(self) -> None:
+        await asyncio.gather(*(engine.close() for engine in self._engines.values()))
+
+    def engine_for(self, model: str | None) -> WhisperEngine:
+        name = self._settings.aliases.get(model, model) if model else self._settings.default_model
+        engine = self._engines.get(name or "")
+        if engine is None:
+            known = ", ".join(self.model_names() + sorted(self._settings.aliases))
+            raise ModelNotFound(f"model {model!r} does not exist; use one of {known}")
+        return engine
+
+    async def prepare(self, params: TranscriptionParams, caller: Caller) -> TranscriptionPlan:
+        """Validate and admit a request. Raises before any transcription work is queued."""
+        if len(params.audio) > self._settings.max_upload_bytes:
+            raise RequestTooLarge(len(params.audio), self._settings.max_upload_bytes)
+        engine = self.engine_for(params.model)
+        language = params.language.strip().lower() if params.language else None
+        if language is not None and language not in self._languages:
+            raise InvalidRequest(
+                f"language {params.language!r} is not an ISO 639-1 code Whisper knows, e.g. 'en'"
+            )
+        await asyncio.to_thread(probe, params.audio, max_seconds=self._settings.max_audio_seconds)
+        ticket = engine.admit()
+        try:
+            await engine.start()
+        except BaseException:
+            ticket.release()
+            raise
+        job = TranscriptionJob(
+            audio=params.audio,
+            language=language,
+            task=params.task,
+            prompt=params.prompt,
+            temperature=params.temperature,
+            word_timestamps=params.word_timestamps,
+            window_seconds=self._settings.window_seconds,
+            max_seconds=self._settings.max_audio_seconds,
+        )
+        return TranscriptionPlan(engine, job, ticket, caller)
+
+    async def segments(self, plan: TranscriptionPlan) -> AsyncIterator[Segment]:
+        """Recognised segments in order; meters the decoded audio when done."""
+        completed = False
+        try:
+            try:
+                async for segment in plan.engine.transcribe(plan.job):
+                    yield segment
+            except ShoalError:
+                raise
+            except Exception as error:  # CTranslate2 and PyAV raise anything; name it at the boundary
+                raise EngineFailed(f"speech recognition failed: {error}") from error
+            completed = True
+        finally:
+            plan.ticket.release()
+            self._usage.record(
+                UsageEvent(
+                    account_id=plan.caller.account_id,
+                    key_id=plan.caller.key_id,
+                    kind="stt",
+                    model=plan.engine.name,
+                    quantity=round(plan.job.duration, 3),
+                    unit="audio_seconds",
+                    completed=completed,
+                )
+            )
+
+    async def run(self, plan: TranscriptionPlan) -> Transcript:
+        segments = tuple([segment async for segment in self.segments(plan)])
+        return Transcript(join_text(segments), plan.job.duration, plan.job.detected_language, segments)
