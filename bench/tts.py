@@ -12,17 +12,14 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import av
 import httpx
 import psutil
+
+from _server import percentile, running_server
 
 PARAGRAPH = (
     "Shoal is a self-hosted speech server that speaks the Fish Audio API. "
@@ -31,13 +28,6 @@ PARAGRAPH = (
     "Teams use it to share one speech service across many applications and keys. "
     "This paragraph has five sentences, which is a typical length for a reply."
 )
-SHOAL = str(Path(sys.executable).with_name("shoal"))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def audio_seconds(data: bytes) -> float:
@@ -45,12 +35,6 @@ def audio_seconds(data: bytes) -> float:
         stream = container.streams.audio[0]
         samples = sum(frame.samples for frame in container.decode(stream))
         return samples / stream.codec_context.sample_rate
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PiperDirect:
@@ -100,29 +84,10 @@ def main() -> None:
     parser.add_argument("--latency", default="balanced", choices=["normal", "balanced", "low"])
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="shoal-bench-"))
-    env = {**os.environ, "SHOAL_DATA_DIR": str(data_dir)}
-    created = subprocess.run(
-        [SHOAL, "keys", "create", "--name", "bench"], env=env, capture_output=True, text=True
-    )
-    key = created.stdout.strip().splitlines()[-1]
-    port = free_port()
-    server = subprocess.Popen(
-        [SHOAL, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with running_server() as server:
         baseline = PiperDirect()
         results: dict[str, list[tuple[float, float]]] = {"piper": [], "wav": [], "mp3": []}
-        with httpx.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60
-        ) as client:
+        with server.client(timeout=60) as client:
             for audio_format in ("wav", "mp3"):  # warm-up
                 over_http(client, audio_format, args.latency)
             rss_mb = psutil.Process(server.pid).memory_info().rss / 2**20
@@ -133,9 +98,6 @@ def main() -> None:
                 results["wav"].append(over_http(client, "wav", args.latency))
                 results["mp3"].append(over_http(client, "mp3", args.latency))
             rss_after_mb = psutil.Process(server.pid).memory_info().rss / 2**20
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     piper_first = [first for first, _ in results["piper"]]
     piper_rtf = statistics.median(rtf for _, rtf in results["piper"])
