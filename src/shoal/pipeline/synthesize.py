@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from shoal.audio import dsp
-from shoal.audio.encode import open_encoder
+from shoal.audio.output import AudioOutput
 from shoal.audio.types import DEFAULT_SAMPLE_RATE, AudioFormat, Pcm
 from shoal.billing.usage import Caller, UsageEvent, UsageRecorder
 from shoal.engines.base import AdmissionTicket, SynthesisRequest, TTSEngine
@@ -153,55 +153,51 @@ class Synthesizer:
             return _Job(chunk, primary, voice)
         return _Job(chunk, fallback, None)
 
+    def output_for(self, params: SpeechParams) -> AudioOutput:
+        """The mastering and encoding chain a request's audio goes through."""
+        return AudioOutput(
+            params.format,
+            sample_rate=params.output_rate,
+            mp3_bitrate_kbps=params.mp3_bitrate_kbps,
+            opus_bitrate_bps=params.opus_bitrate_bps,
+            loudness_target_lufs=self._settings.loudness_target_lufs if params.normalize_loudness else None,
+            volume_db=params.volume_db,
+        )
+
     async def stream(
         self, plan: SynthesisPlan, progress: Progress | None = None, caller: Caller | None = None
     ) -> AsyncIterator[bytes]:
-        """Encoded audio for ``plan``, piece by piece. Releases the plan's tickets and meters the text."""
+        """Encoded audio for ``plan``, piece by piece, through one continuous encoder."""
+        output = self.output_for(plan.params)
+        async for samples in self.samples(plan, progress, caller):
+            data = output.write(samples)
+            if data:
+                yield data
+        yield output.finish()
+
+    async def samples(
+        self, plan: SynthesisPlan, progress: Progress | None = None, caller: Caller | None = None
+    ) -> AsyncIterator[dsp.Float]:
+        """Float samples at the plan's output rate, the engines running a chunk ahead.
+
+        Releases the plan's engine tickets and meters the text when done.
+        """
         params = plan.params
-        out_rate = params.output_rate
-        encoder = open_encoder(
-            params.format,
-            sample_rate=out_rate,
-            mp3_bitrate_kbps=params.mp3_bitrate_kbps,
-            opus_bitrate_bps=params.opus_bitrate_bps,
-        )
-        leveler = (
-            dsp.LoudnessLeveler(out_rate, self._settings.loudness_target_lufs)
-            if params.normalize_loudness
-            else None
-        )
-        volume = dsp.db_to_gain(params.volume_db)
         pieces: asyncio.Queue[tuple[int, Pcm] | None] = asyncio.Queue(maxsize=8)
         producer = asyncio.create_task(self._produce(plan, pieces, progress))
         resampler: dsp.Resampler | None = None
-
-        def master(samples: dsp.Float, last: bool) -> bytes:
-            if leveler is not None:
-                samples = leveler.process(samples, last=last)
-            if volume != 1.0:
-                samples = samples * volume
-            return encoder.encode(dsp.to_pcm(samples)) if len(samples) else b""
-
         completed = False
         try:
             while (item := await pieces.get()) is not None:
                 rate, pcm = item
                 if resampler is None or resampler.in_rate != rate:
                     if resampler is not None:  # engine changed: drain the old rate's filter
-                        tail = master(resampler.process(np.empty(0, np.float32), last=True), False)
-                        if tail:
-                            yield tail
-                    resampler = dsp.Resampler(rate, out_rate)
-                data = master(resampler.process(dsp.to_float(pcm)), False)
-                if data:
-                    yield data
+                        yield resampler.process(np.empty(0, np.float32), last=True)
+                    resampler = dsp.Resampler(rate, params.output_rate)
+                yield resampler.process(dsp.to_float(pcm))
             await producer  # re-raises an engine failure
-            tail_samples = (
-                resampler.process(np.empty(0, np.float32), last=True)
-                if resampler
-                else np.empty(0, np.float32)
-            )
-            yield master(tail_samples, True) + encoder.finish()
+            if resampler is not None:
+                yield resampler.process(np.empty(0, np.float32), last=True)
             completed = True
         finally:
             producer.cancel()
