@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from shoal import __version__
 from shoal.api.errors import install_error_handlers
 from shoal.api.fish.asr import router as fish_asr_router
+from shoal.api.fish.live import router as fish_live_router
 from shoal.api.fish.tts import router as fish_tts_router
 from shoal.api.health import router as health_router
 from shoal.api.middleware import RequestIdMiddleware
@@ -64,6 +65,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(fish_tts_router)
     app.include_router(fish_asr_router)
+    app.include_router(fish_live_router)
     app.include_router(openai_transcriptions_router)
 
     install_error_handlers(app)

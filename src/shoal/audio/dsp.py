@@ -58,19 +58,22 @@ class LoudnessLeveler:
         self._pending: list[Float] = []
 
     def process(self, samples: Float, *, last: bool = False) -> Float:
+        """Levelled samples; ``last`` releases what is held even if it is too short to measure."""
         if self._gain is None:
             self._pending.append(samples)
             pending = np.concatenate(self._pending)
-            if len(pending) < _MIN_LOUDNESS_SECONDS * self._rate and not last:
-                return np.empty(0, dtype=np.float32)
+            if len(pending) < _MIN_LOUDNESS_SECONDS * self._rate:
+                if not last:
+                    return np.empty(0, dtype=np.float32)
+                # Too short to measure: send it as it is, and keep measuring what follows.
+                self._pending.clear()
+                return _limit(pending)
             self._pending.clear()
             self._gain = self._measure(pending)
             samples = pending
         return _limit(samples * self._gain)
 
     def _measure(self, samples: Float) -> float:
-        if len(samples) < _MIN_LOUDNESS_SECONDS * self._rate:
-            return 1.0
         loudness = float(self._meter.integrated_loudness(samples.astype(np.float64)))
         if not np.isfinite(loudness):
             return 1.0  # silence: nothing to level

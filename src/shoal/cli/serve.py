@@ -35,4 +35,6 @@ def serve(
         log_level=server.log_level,
         timeout_graceful_shutdown=int(server.graceful_shutdown_seconds),
         proxy_headers=False,
+        # wsproto completes a refused WebSocket handshake (401 before accept) cleanly.
+        ws="wsproto",
     )

@@ -1,0 +1,214 @@
+"""``GET /v1/tts/live``: Fish Audio's real-time TTS over a MessagePack WebSocket.
+
+Client: ``start{request}``, then ``text{text}``*, ``flush``*, ``stop``. Server:
+``audio{audio}``*, then exactly one ``finish{reason: "stop" | "error", message?}``, then
+close. Every frame is a binary msgpack map with an ``event`` key. Text is spoken as
+soon as a sentence or clause of it is complete, while more text is still arriving; a
+``flush`` speaks what is held and keeps the session open for the next turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from typing import Any
+
+import msgpack
+from fastapi import APIRouter
+from pydantic import Field, ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from shoal.api.deps import authenticate
+from shoal.api.fish.errors import domain_error_response
+from shoal.api.fish.schemas import TTSRequest
+from shoal.api.fish.tts import to_params
+from shoal.audio.output import AudioOutput
+from shoal.auth.keys import Principal
+from shoal.billing.usage import Caller
+from shoal.errors import AuthenticationFailed, NothingToSpeak, ShoalError, VoiceNotFound
+from shoal.pipeline.synthesize import SpeechParams
+from shoal.services import Services
+from shoal.text.incremental import TextBuffer
+
+log = logging.getLogger("shoal.live")
+router = APIRouter(tags=["Fish Audio"])
+
+
+class LiveStartRequest(TTSRequest):
+    """The ``start`` event's request: a TTSRequest whose text is usually empty."""
+
+    text: str = Field("", description="Usually empty; the text comes in text events.")
+
+
+class ProtocolError(Exception):
+    """The client broke the protocol; the session ends with finish{reason: "error"}."""
+
+
+_FLUSH = object()
+_STOP = object()
+
+
+class _FrameSender:
+    """Coalesces encoded audio into frames of at least ``min_bytes`` (pipecat drops smaller ones)."""
+
+    def __init__(self, websocket: WebSocket, min_bytes: int) -> None:
+        self._websocket = websocket
+        self._min_bytes = min_bytes
+        self._pending = bytearray()
+
+    async def add(self, data: bytes) -> None:
+        self._pending += data
+        if len(self._pending) >= self._min_bytes:
+            await self._send(bytes(self._pending))
+            self._pending.clear()
+
+    async def last(self, data: bytes) -> None:
+        self._pending += data
+        if self._pending:
+            await self._send(bytes(self._pending))
+            self._pending.clear()
+
+    async def _send(self, audio: bytes) -> None:
+        await self._websocket.send_bytes(msgpack.packb({"event": "audio", "audio": audio}, use_bin_type=True))
+
+
+class LiveSession:
+    def __init__(self, websocket: WebSocket, services: Services, principal: Principal) -> None:
+        self._websocket = websocket
+        self._services = services
+        self._settings = services.settings.live
+        self._caller = Caller(account_id=principal.account_id, key_id=principal.key_id)
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._speaking = asyncio.Event()
+
+    async def run(self) -> None:
+        try:
+            params = await self._start()
+            buffer = TextBuffer(chunk_length=params.chunk_length)
+            async with asyncio.TaskGroup() as group:
+                speaker = group.create_task(self._speak(params))
+                await self._listen(buffer)
+                await speaker
+            await self._finish("stop")
+        except* (WebSocketDisconnect, OSError):
+            log.debug("live client went away")  # its synthesis was cancelled with the task group
+        except* ProtocolError as group:
+            await self._finish("error", str(group.exceptions[0]))
+        except* ShoalError as group:
+            error = group.exceptions[0]
+            await self._finish("error", error.message if isinstance(error, ShoalError) else str(error))
+
+    # -- receiving ----------------------------------------------------------------
+    async def _receive(self) -> dict[str, Any]:
+        """The next event; idle sockets (nothing received, nothing being spoken) time out."""
+        while True:
+            try:
+                message = await asyncio.wait_for(
+                    self._websocket.receive(), self._settings.idle_timeout_seconds
+                )
+            except TimeoutError:
+                if self._speaking.is_set() or not self._queue.empty():
+                    continue
+                raise ProtocolError(
+                    f"no events for {self._settings.idle_timeout_seconds:g} s; closing the idle session"
+                ) from None
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            if message.get("bytes") is None:
+                raise ProtocolError("frames must be binary msgpack maps; a text frame was received")
+            try:
+                event = msgpack.unpackb(message["bytes"], raw=False)
+            except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as error:
+                raise ProtocolError(f"a frame is not valid msgpack: {error}") from None
+            if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+                raise ProtocolError("each frame must be a msgpack map with an 'event' key")
+            return event
+
+    async def _start(self) -> SpeechParams:
+        event = await self._receive()
+        if event["event"] != "start":
+            raise ProtocolError(f"the first event must be 'start', not {event['event']!r}")
+        request = event.get("request")
+        if not isinstance(request, dict):
+            raise ProtocolError("'start' needs a 'request' map (a TTSRequest)")
+        try:
+            body = LiveStartRequest.model_validate(request)
+        except ValidationError as error:
+            first = error.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "request"
+            raise ProtocolError(f"invalid start request: {where}: {first['msg']}") from None
+        params = to_params(body, self._websocket.headers.get("model"))
+        for voice in params.voices:
+            if self._services.engines.find_voice(voice) is None:
+                raise VoiceNotFound(voice)
+        if body.text.strip():
+            await self._queue.put(body.text)
+        return dataclasses.replace(params, text="")
+
+    async def _listen(self, buffer: TextBuffer) -> None:
+        while True:
+            event = await self._receive()
+            kind = event["event"]
+            if kind == "text":
+                text = event.get("text")
+                if not isinstance(text, str):
+                    raise ProtocolError("a 'text' event needs a string 'text'")
+                for piece in buffer.push(text):
+                    await self._queue.put(piece)
+                if len(buffer) > self._settings.max_buffered_chars:
+                    raise ProtocolError(
+                        f"more than {self._settings.max_buffered_chars} characters held unspoken"
+                    )
+            elif kind in ("flush", "stop"):
+                if rest := buffer.flush():
+                    await self._queue.put(rest)
+                await self._queue.put(_FLUSH if kind == "flush" else _STOP)
+                if kind == "stop":
+                    return
+            # Unknown events are ignored, as the protocol asks of both sides.
+
+    # -- speaking -----------------------------------------------------------------
+    async def _speak(self, template: SpeechParams) -> None:
+        synthesizer = self._services.synthesizer
+        output: AudioOutput = synthesizer.output_for(template)
+        frames = _FrameSender(self._websocket, self._settings.min_frame_bytes)
+        while (item := await self._queue.get()) is not _STOP:
+            if item is _FLUSH:
+                await frames.add(output.drain())
+                continue
+            assert isinstance(item, str)
+            try:
+                plan = synthesizer.plan(dataclasses.replace(template, text=item))
+            except NothingToSpeak:
+                continue  # punctuation or tags alone: nothing to say
+            self._speaking.set()
+            try:
+                async for samples in synthesizer.samples(plan, caller=self._caller):
+                    await frames.add(output.write(samples))
+            finally:
+                self._speaking.clear()
+        await frames.last(output.finish())
+
+    async def _finish(self, reason: str, message: str | None = None) -> None:
+        event: dict[str, Any] = {"event": "finish", "reason": reason}
+        if message is not None:
+            event["message"] = message
+        with contextlib.suppress(Exception):
+            if self._websocket.application_state == WebSocketState.CONNECTED:
+                await self._websocket.send_bytes(msgpack.packb(event, use_bin_type=True))
+                await self._websocket.close(1000 if reason == "stop" else 1008)
+
+
+@router.websocket("/v1/tts/live")
+async def live_tts(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    try:
+        principal = await authenticate(websocket, services)
+    except AuthenticationFailed as error:
+        # Refused before the upgrade: the client sees an HTTP 401 in Fish's error format.
+        await websocket.send_denial_response(domain_error_response(error))
+        return
+    await websocket.accept()
+    await LiveSession(websocket, services, principal).run()
