@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from shoal.audio.types import Pcm
-from shoal.engines.worker import AdmissionTicket, EngineStats, Worker
+from shoal.engines.worker import AdmissionTicket, Deadline, EngineStats, Worker
 
 __all__ = [
     "AdmissionTicket",
@@ -53,6 +53,8 @@ class SynthesisRequest:
     language: str
     voice: str | None = None
     speed: float = 1.0
+    deadline: Deadline | None = None
+    """When the listener runs out of audio; engines serve the most urgent request first."""
 
 
 @runtime_checkable
@@ -127,4 +129,4 @@ class BlockingEngine:
 
     def synthesize(self, request: SynthesisRequest) -> AsyncIterator[Pcm]:
         """``synthesize_blocking`` on the worker thread, one piece per step."""
-        return self._worker.iterate(self.synthesize_blocking(request))
+        return self._worker.iterate(self.synthesize_blocking(request), request.deadline)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -73,14 +74,31 @@ class SynthesisPlan:
     jobs: list[_Job]
     tickets: list[AdmissionTicket] = field(default_factory=list)
 
-    @property
-    def characters(self) -> int:
-        return sum(len(job.chunk.text) for job in self.jobs)
-
     def release(self) -> None:
         for ticket in self.tickets:
             ticket.release()
         self.tickets.clear()
+
+
+class PlaybackClock:
+    """When a listener runs out of audio: the first delivery's time plus the seconds delivered.
+
+    Its ``deadline`` orders engine work across requests (earliest first), so a stream
+    that is about to run dry goes ahead of one with seconds of audio in hand.
+    """
+
+    def __init__(self) -> None:
+        self._created = time.monotonic()
+        self._first: float | None = None
+        self._seconds = 0.0
+
+    def delivered(self, seconds: float) -> None:
+        if self._first is None:
+            self._first = time.monotonic()
+        self._seconds += seconds
+
+    def deadline(self) -> float:
+        return (self._created if self._first is None else self._first) + self._seconds
 
 
 Progress = Callable[[int, int], None]
@@ -176,15 +194,21 @@ class Synthesizer:
         yield output.finish()
 
     async def samples(
-        self, plan: SynthesisPlan, progress: Progress | None = None, caller: Caller | None = None
+        self,
+        plan: SynthesisPlan,
+        progress: Progress | None = None,
+        caller: Caller | None = None,
+        clock: PlaybackClock | None = None,
     ) -> AsyncIterator[dsp.Float]:
         """Float samples at the plan's output rate, the engines running a chunk ahead.
 
+        ``clock`` may be shared by several plans that play back to back (a live turn).
         Releases the plan's engine tickets and meters the text when done.
         """
         params = plan.params
+        clock = clock or PlaybackClock()
         pieces: asyncio.Queue[tuple[int, Pcm] | None] = asyncio.Queue(maxsize=8)
-        producer = asyncio.create_task(self._produce(plan, pieces, progress))
+        producer = asyncio.create_task(self._produce(plan, pieces, progress, clock))
         resampler: dsp.Resampler | None = None
         completed = False
         try:
@@ -194,6 +218,7 @@ class Synthesizer:
                     if resampler is not None:  # engine changed: drain the old rate's filter
                         yield resampler.process(np.empty(0, np.float32), last=True)
                     resampler = dsp.Resampler(rate, params.output_rate)
+                clock.delivered(len(pcm) / rate)
                 yield resampler.process(dsp.to_float(pcm))
             await producer  # re-raises an engine failure
             if resampler is not None:
@@ -218,11 +243,17 @@ class Synthesizer:
                 )
 
     async def _produce(
-        self, plan: SynthesisPlan, pieces: asyncio.Queue[tuple[int, Pcm] | None], progress: Progress | None
+        self,
+        plan: SynthesisPlan,
+        pieces: asyncio.Queue[tuple[int, Pcm] | None],
+        progress: Progress | None,
+        clock: PlaybackClock,
     ) -> None:
         try:
             for done, job in enumerate(plan.jobs):
-                request = SynthesisRequest(job.chunk.text, job.chunk.language, job.voice, plan.params.speed)
+                request = SynthesisRequest(
+                    job.chunk.text, job.chunk.language, job.voice, plan.params.speed, deadline=clock.deadline
+                )
                 try:
                     async for pcm in job.engine.synthesize(request):
                         await pieces.put((job.engine.sample_rate, pcm))

@@ -28,7 +28,7 @@ from shoal.audio.output import AudioOutput
 from shoal.auth.keys import Principal
 from shoal.billing.usage import Caller
 from shoal.errors import AuthenticationFailed, NothingToSpeak, ShoalError, VoiceNotFound
-from shoal.pipeline.synthesize import SpeechParams
+from shoal.pipeline.synthesize import PlaybackClock, SpeechParams
 from shoal.services import Services
 from shoal.text.incremental import TextBuffer
 
@@ -174,9 +174,11 @@ class LiveSession:
         synthesizer = self._services.synthesizer
         output: AudioOutput = synthesizer.output_for(template)
         frames = _FrameSender(self._websocket, self._settings.min_frame_bytes)
+        clock = PlaybackClock()  # one per turn: a turn's pieces play back to back
         while (item := await self._queue.get()) is not _STOP:
             if item is _FLUSH:
                 await frames.add(output.drain())
+                clock = PlaybackClock()
                 continue
             assert isinstance(item, str)
             try:
@@ -185,7 +187,7 @@ class LiveSession:
                 continue  # punctuation or tags alone: nothing to say
             self._speaking.set()
             try:
-                async for samples in synthesizer.samples(plan, caller=self._caller):
+                async for samples in synthesizer.samples(plan, caller=self._caller, clock=clock):
                     await frames.add(output.write(samples))
             finally:
                 self._speaking.clear()
