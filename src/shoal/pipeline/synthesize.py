@@ -263,6 +263,11 @@ class Synthesizer:
                     raise EngineFailed(f"engine {job.engine.name!r} failed: {error}") from error
                 if progress is not None:
                     progress(done + 1, len(plan.jobs))
-        finally:
-            with contextlib.suppress(asyncio.CancelledError):
-                await pieces.put(None)
+        except BaseException:
+            # Failed or cancelled: the stream is over, so queued audio may go. Never block here —
+            # a consumer that is gone would never make room, and the task would hang.
+            while not pieces.empty():
+                pieces.get_nowait()
+            pieces.put_nowait(None)
+            raise
+        await pieces.put(None)

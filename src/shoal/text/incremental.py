@@ -26,8 +26,9 @@ class TextBuffer:
         """Add text; return the pieces that are ready to speak, in order."""
         self._text += text
         ready: list[str] = []
-        while piece := self._next_piece():
-            ready.append(piece)
+        while (piece := self._next_piece()) is not None:
+            if piece:  # a cut that held only whitespace says nothing, but the search goes on
+                ready.append(piece)
         return ready
 
     def flush(self) -> str:
@@ -39,7 +40,8 @@ class TextBuffer:
         piece, self._text = self._text[:end], self._text[end:]
         return piece.strip()
 
-    def _next_piece(self) -> str:
+    def _next_piece(self) -> str | None:
+        """The next ready piece (possibly empty after stripping), or None when nothing is ready."""
         sentence = _SENTENCE_END.search(self._text)
         if sentence is not None and sentence.end() <= self._chunk_length:
             return self._take(sentence.end())
@@ -49,4 +51,4 @@ class TextBuffer:
         if len(self._text) >= self._chunk_length:
             space = self._text.rfind(" ", 0, self._chunk_length)
             return self._take(space if space > 0 else self._chunk_length)
-        return ""
+        return None

@@ -81,6 +81,8 @@ class LiveSession:
         self._settings = services.settings.live
         self._caller = Caller(account_id=principal.account_id, key_id=principal.key_id)
         self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._unspoken = 0
+        """Characters released for speech but not spoken yet (queued or being spoken)."""
         self._speaking = asyncio.Event()
 
     async def run(self) -> None:
@@ -121,7 +123,10 @@ class LiveSession:
             try:
                 event = msgpack.unpackb(message["bytes"], raw=False)
             except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as error:
-                raise ProtocolError(f"a frame is not valid msgpack: {error}") from None
+                detail = str(error) or type(error).__name__
+                raise ProtocolError(
+                    f"a frame is not valid msgpack ({detail}); send binary msgpack maps"
+                ) from None
             if not isinstance(event, dict) or not isinstance(event.get("event"), str):
                 raise ProtocolError("each frame must be a msgpack map with an 'event' key")
             return event
@@ -144,7 +149,7 @@ class LiveSession:
             if self._services.engines.find_voice(voice) is None:
                 raise VoiceNotFound(voice)
         if body.text.strip():
-            await self._queue.put(body.text)
+            await self._enqueue(body.text)
         return dataclasses.replace(params, text="")
 
     async def _listen(self, buffer: TextBuffer) -> None:
@@ -156,18 +161,23 @@ class LiveSession:
                 if not isinstance(text, str):
                     raise ProtocolError("a 'text' event needs a string 'text'")
                 for piece in buffer.push(text):
-                    await self._queue.put(piece)
-                if len(buffer) > self._settings.max_buffered_chars:
+                    await self._enqueue(piece)
+                if len(buffer) + self._unspoken > self._settings.max_buffered_chars:
                     raise ProtocolError(
-                        f"more than {self._settings.max_buffered_chars} characters held unspoken"
+                        f"more than {self._settings.max_buffered_chars} characters are waiting to be spoken; "
+                        "send text no faster than it can be spoken"
                     )
             elif kind in ("flush", "stop"):
                 if rest := buffer.flush():
-                    await self._queue.put(rest)
+                    await self._enqueue(rest)
                 await self._queue.put(_FLUSH if kind == "flush" else _STOP)
                 if kind == "stop":
                     return
             # Unknown events are ignored, as the protocol asks of both sides.
+
+    async def _enqueue(self, text: str) -> None:
+        self._unspoken += len(text)
+        await self._queue.put(text)
 
     # -- speaking -----------------------------------------------------------------
     async def _speak(self, template: SpeechParams) -> None:
@@ -184,6 +194,7 @@ class LiveSession:
             try:
                 plan = synthesizer.plan(dataclasses.replace(template, text=item))
             except NothingToSpeak:
+                self._unspoken -= len(item)
                 continue  # punctuation or tags alone: nothing to say
             self._speaking.set()
             try:
@@ -191,6 +202,7 @@ class LiveSession:
                     await frames.add(output.write(samples))
             finally:
                 self._speaking.clear()
+                self._unspoken -= len(item)
         await frames.last(output.finish())
 
     async def _finish(self, reason: str, message: str | None = None) -> None:
