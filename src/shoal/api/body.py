@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import msgpack
@@ -66,19 +68,24 @@ async def read_object(request: Request, limit: int) -> dict[str, Any]:
 MULTIPART_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 
 
-async def read_form(request: Request, limit: int) -> FormData:
-    """A multipart or urlencoded form, refusing bodies over ``limit`` bytes.
+@asynccontextmanager
+async def open_form(request: Request, limit: int) -> AsyncIterator[FormData]:
+    """A multipart or urlencoded form, refusing bodies over ``limit`` bytes; closed on exit.
 
-    Files are spooled to disk by the parser; ``upload_bytes`` then reads one back
-    with the same bound.
+    Files are spooled (to disk past 1 MB) by the parser; ``upload_bytes`` reads one
+    back with the same bound, and leaving the block deletes the spooled files.
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(int(declared), limit)
     try:
-        return await request.form(max_files=32, max_fields=256)
+        form = await request.form(max_files=32, max_fields=256)
     except (MultiPartException, ValueError, KeyError) as error:
         raise MalformedBody(f"the form could not be parsed: {error}") from None
+    try:
+        yield form
+    finally:
+        await form.close()
 
 
 async def upload_bytes(value: UploadFile | str | None, *, field: str, limit: int) -> bytes:

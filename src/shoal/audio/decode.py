@@ -49,8 +49,9 @@ def probe(data: bytes, *, max_seconds: float) -> AudioInfo:
             declared = float(container.duration) / av.time_base if container.duration else None
             codec = stream.codec_context.name
             # Decode a little: a valid header with garbage after it must fail now, not mid-response.
-            for _ in zip(range(3), container.decode(stream), strict=False):
-                pass
+            samples = sum(frame.samples for _, frame in zip(range(3), container.decode(stream), strict=False))
+            if samples == 0:
+                raise InvalidAudio(f"the upload holds no audio samples; {_FORMATS_HINT}")
             info = AudioInfo(codec=codec, container=container.format.name, declared_seconds=declared)
     except InvalidAudio:
         raise
@@ -74,44 +75,45 @@ def _quietest_cut(samples: Float, rate: int) -> int:
     return len(samples) - search_length + quietest * frame + frame // 2
 
 
+def _resampled(data: bytes, rate: int) -> Iterator[Float]:
+    """The recording's first audio stream as float32 mono pieces at ``rate``."""
+    with av.open(io.BytesIO(data), mode="r") as container:
+        if not container.streams.audio:
+            raise InvalidAudio(f"the upload contains no audio stream; {_FORMATS_HINT}")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+        for out in resampler.resample(None):
+            yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+
+
 def windows(data: bytes, *, rate: int = 16000, window_seconds: float, max_seconds: float) -> Iterator[Window]:
     """Consecutive spans of the recording, resampled to ``rate`` mono, at most ``window_seconds`` long."""
     limit = int(window_seconds * rate)
     pending: list[Float] = []
     pending_len = 0
     start = 0
+
+    def cut_windows(final: bool) -> Iterator[Window]:
+        nonlocal pending, pending_len, start
+        while pending_len > limit or (final and pending_len):
+            buffered = np.concatenate(pending)
+            cut = _quietest_cut(buffered[:limit], rate) if len(buffered) > limit else len(buffered)
+            yield Window(start / rate, buffered[:cut])
+            start += cut
+            pending, pending_len = [buffered[cut:]], len(buffered) - cut
+
     try:
-        with av.open(io.BytesIO(data), mode="r") as container:
-            stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    piece = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-                    pending.append(piece)
-                    pending_len += len(piece)
-                if (start + pending_len) > max_seconds * rate:
-                    raise InvalidAudio(f"the audio is longer than the limit of {max_seconds:.0f} s")
-                if pending_len >= limit:
-                    buffered = np.concatenate(pending)
-                    cut = _quietest_cut(buffered[:limit], rate)
-                    yield Window(start / rate, buffered[:cut])
-                    start += cut
-                    pending, pending_len = [buffered[cut:]], len(buffered) - cut
-            for out in resampler.resample(None):
-                pending.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
-                pending_len += out.samples
+        for piece in _resampled(data, rate):
+            pending.append(piece)
+            pending_len += len(piece)
+            if start + pending_len > max_seconds * rate:
+                raise InvalidAudio(f"the audio is longer than the limit of {max_seconds:.0f} s")
+            yield from cut_windows(final=False)
     except InvalidAudio:
         raise
     except (av.error.FFmpegError, ValueError) as error:
         raise InvalidAudio(f"the audio could not be decoded past {start / rate:.1f} s ({error})") from None
-    if pending_len:
-        yield Window(start / rate, np.concatenate(pending))
-
-
-def decode(data: bytes, *, rate: int = 16000, max_seconds: float = 3600.0) -> Float:
-    """The whole recording at ``rate`` mono (for short clips)."""
-    parts = [
-        window.samples
-        for window in windows(data, rate=rate, window_seconds=max_seconds, max_seconds=max_seconds)
-    ]
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
+    yield from cut_windows(final=True)

@@ -200,20 +200,20 @@ class WhisperEngine:
             # One language for the whole recording: the first window decides it.
             language = language or info.language
             job.detected_language = job.detected_language or info.language
+            span = len(window.samples) / SAMPLE_RATE
+
+            def at(seconds: float, offset: float = window.start, span: float = span) -> float:
+                """A time on the recording's clock, kept inside the window Whisper heard."""
+                return round(offset + min(max(seconds, 0.0), span), 3)
+
             for piece in pieces:
                 segment = Segment(
                     id=number,
-                    start=round(window.start + piece.start, 3),
-                    end=round(window.start + piece.end, 3),
+                    start=at(piece.start),
+                    end=at(piece.end),
                     text=piece.text,
                     words=tuple(
-                        Word(
-                            round(window.start + w.start, 3),
-                            round(window.start + w.end, 3),
-                            w.word,
-                            w.probability,
-                        )
-                        for w in (piece.words or ())
+                        Word(at(w.start), at(w.end), w.word, w.probability) for w in (piece.words or ())
                     ),
                     tokens=tuple(piece.tokens),
                     temperature=float(piece.temperature or 0.0),

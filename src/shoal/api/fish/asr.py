@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from shoal.api.body import MULTIPART_TYPES, media_type, read_form, read_object, upload_bytes
+from shoal.api.body import MULTIPART_TYPES, media_type, open_form, read_object, upload_bytes
 from shoal.api.deps import PrincipalDep, TranscriberDep
 from shoal.api.fish.errors import validation_error_response
 from shoal.api.fish.schemas import audio_bytes
@@ -55,9 +55,9 @@ _BODY_SCHEMA: dict[str, Any] = {
 
 async def _fields(request: Request, limit: int) -> dict[str, Any]:
     if media_type(request) in MULTIPART_TYPES:
-        form = await read_form(request, limit)
-        fields: dict[str, Any] = {key: value for key, value in form.items() if key != "audio"}
-        fields["audio"] = await upload_bytes(form.get("audio"), field="audio", limit=limit)
+        async with open_form(request, limit) as form:
+            fields: dict[str, Any] = {key: value for key, value in form.items() if key != "audio"}
+            fields["audio"] = await upload_bytes(form.get("audio"), field="audio", limit=limit)
         return {key: (None if value == "" else value) for key, value in fields.items()}
     return await read_object(request, limit)
 

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
-from shoal.api.body import read_form, upload_bytes
+from shoal.api.body import open_form, upload_bytes
 from shoal.api.deps import PrincipalDep, TranscriberDep
 from shoal.api.openai.errors import validation_error_response
 from shoal.api.openai.languages import language_name
@@ -122,15 +122,19 @@ async def _events(transcriber: Transcriber, plan: TranscriptionPlan) -> AsyncIte
 
 
 async def _handle(request: Request, principal: PrincipalDep, transcriber: Transcriber, task: str) -> Response:
-    form_data = await read_form(request, transcriber.limits.max_upload_bytes)
-    audio = await upload_bytes(form_data.get("file"), field="file", limit=transcriber.limits.max_upload_bytes)
-    fields: dict[str, Any] = {
-        key: value for key, value in form_data.items() if not isinstance(value, UploadFile) and value != ""
-    }
-    granularities = form_data.getlist("timestamp_granularities[]") + form_data.getlist(
-        "timestamp_granularities"
-    )
-    fields["timestamp_granularities"] = [value for value in granularities if isinstance(value, str)]
+    limit = transcriber.limits.max_upload_bytes
+    async with open_form(request, limit) as form_data:
+        audio = await upload_bytes(form_data.get("file"), field="file", limit=limit)
+        fields: dict[str, Any] = {
+            key: value
+            for key, value in form_data.items()
+            if not isinstance(value, UploadFile) and value != ""
+        }
+        granularities = [
+            *form_data.getlist("timestamp_granularities[]"),
+            *form_data.getlist("timestamp_granularities"),
+        ]
+        fields["timestamp_granularities"] = [value for value in granularities if isinstance(value, str)]
     try:
         form = TranscriptionForm.model_validate(fields)
     except ValidationError as error:
