@@ -131,7 +131,7 @@ class STTSettings(_Section):
     """Largest audio upload; larger ones get 413."""
     max_audio_seconds: float = Field(4 * 3600, gt=0)
     """Longest audio accepted."""
-    window_seconds: float = Field(300, ge=30)
+    window_seconds: float = Field(60, ge=30)
     """Long audio is transcribed in windows of at most this length, cut at pauses: memory stays flat."""
     max_queue: int = Field(8, ge=1)
     """Transcriptions that may wait at once; more get 503 with Retry-After."""

@@ -59,7 +59,7 @@ class TranscriptionJob:
     prompt: str | None = None
     temperature: float = 0.0
     word_timestamps: bool = False
-    window_seconds: float = 300.0
+    window_seconds: float = 60.0
     max_seconds: float = 14400.0
     # Filled in as the job runs:
     duration: float = 0.0
