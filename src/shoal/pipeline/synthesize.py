@@ -125,14 +125,7 @@ class Synthesizer:
         primary = self._engines.get(route.engine)
         if primary is None:
             raise EngineFailed(f"engine {route.engine!r} is not running")
-        speakers: list[tuple[TTSEngine, str | None]] = []
-        for voice_id in params.voices:
-            found = self._engines.find_voice(voice_id)
-            if found is None:
-                raise VoiceNotFound(voice_id)
-            speakers.append((found[0], found[1].id))
-        if not speakers:
-            speakers.append((primary, route.voice))
+        speakers = self.speakers(params) or [(primary, route.voice)]
 
         chunks = prepare(
             params.text,
@@ -161,6 +154,16 @@ class Synthesizer:
             plan.release()
             raise
         return plan
+
+    def speakers(self, params: SpeechParams) -> list[tuple[TTSEngine, str | None]]:
+        """The engine and voice of each speaker ``params.voices`` names; raises VoiceNotFound."""
+        speakers: list[tuple[TTSEngine, str | None]] = []
+        for voice_id in params.voices:
+            found = self._engines.find_voice(voice_id)
+            if found is None:
+                raise VoiceNotFound(voice_id)
+            speakers.append((found[0], found[1].id))
+        return speakers
 
     def _route(self, chunk: TextChunk, primary: TTSEngine, voice: str | None) -> _Job:
         speaks = primary.languages()

@@ -11,51 +11,16 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from shoal.errors import (
-    AuthenticationFailed,
-    EngineFailed,
-    InvalidRequest,
-    NotFound,
-    RequestTooLarge,
-    ShoalError,
-    Unavailable,
-    UnsupportedEncoding,
-)
-
-_STATUS: list[tuple[type[ShoalError], int]] = [
-    (UnsupportedEncoding, 415),
-    (InvalidRequest, 400),
-    (RequestTooLarge, 413),
-    (AuthenticationFailed, 401),
-    (NotFound, 404),
-    (Unavailable, 503),
-    (EngineFailed, 500),
-]
-
-
-def status_for(error: ShoalError) -> int:
-    for kind, status in _STATUS:
-        if isinstance(error, kind):
-            return status
-    return 500
+from shoal.api.status import error_headers, status_for
+from shoal.errors import ShoalError
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"status": status, "message": message}, status_code=status, headers=headers)
 
 
-def retry_headers(error: ShoalError) -> dict[str, str]:
-    """Headers an error asks for on any surface: Retry-After, WWW-Authenticate."""
-    headers: dict[str, str] = {}
-    if isinstance(error, Unavailable):
-        headers["Retry-After"] = str(max(1, round(error.retry_after)))
-    if isinstance(error, AuthenticationFailed):
-        headers["WWW-Authenticate"] = "Bearer"
-    return headers
-
-
 def domain_error_response(error: ShoalError) -> JSONResponse:
-    return error_response(status_for(error), error.message, retry_headers(error))
+    return error_response(status_for(error), error.message, error_headers(error))
 
 
 _LOCATIONS = frozenset({"body", "query", "header", "path", "cookie"})

@@ -27,7 +27,7 @@ from shoal.api.fish.tts import to_params
 from shoal.audio.output import AudioOutput
 from shoal.auth.keys import Principal
 from shoal.billing.usage import Caller
-from shoal.errors import AuthenticationFailed, NothingToSpeak, ShoalError, VoiceNotFound
+from shoal.errors import AuthenticationFailed, NothingToSpeak, ShoalError
 from shoal.pipeline.synthesize import PlaybackClock, SpeechParams
 from shoal.services import Services
 from shoal.text.incremental import TextBuffer
@@ -145,9 +145,7 @@ class LiveSession:
             where = ".".join(str(part) for part in first["loc"]) or "request"
             raise ProtocolError(f"invalid start request: {where}: {first['msg']}") from None
         params = to_params(body, self._websocket.headers.get("model"))
-        for voice in params.voices:
-            if self._services.engines.find_voice(voice) is None:
-                raise VoiceNotFound(voice)
+        self._services.synthesizer.speakers(params)  # an unknown voice fails the start, not the first turn
         if body.text.strip():
             await self._enqueue(body.text)
         return dataclasses.replace(params, text="")

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from shoal.api.fish.errors import retry_headers, status_for
+from shoal.api.status import error_headers, status_for
 from shoal.errors import ModelNotFound, RequestTooLarge, ShoalError
 
 _TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
@@ -37,7 +37,7 @@ def _code(error: ShoalError) -> str | None:
 
 def domain_error_response(error: ShoalError) -> JSONResponse:
     status = status_for(error)
-    return error_response(status, error.message, code=_code(error), headers=retry_headers(error))
+    return error_response(status, error.message, code=_code(error), headers=error_headers(error))
 
 
 def validation_error_response(errors: Sequence[Any]) -> JSONResponse:

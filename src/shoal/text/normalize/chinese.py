@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from shoal.text.normalize.common import DIGIT, DIGIT_RUN, NUM, NUM_REST, NUM_START, Match, Pass
+from shoal.text.normalize.common import DIGIT, DIGIT_RUN, NUM, NUM_REST, NUM_START, Match, Pass, alternation
 
 _ZH_DIGITS: Final = "零一二三四五六七八九"
 _ZH_SECTION_UNITS: Final = ("", "十", "百", "千")
@@ -120,9 +120,7 @@ _ZH_MONEY_RE: Final = re.compile(
     rf"(?P<sym>[¥￥$€£])\s?(?P<num>{NUM})(?P<scale>万亿|千万|百万|万|亿)?(?P<yuan>元)?"
 )
 _ZH_UNIT_RE: Final = re.compile(
-    rf"(?P<num>{NUM_START})\s?(?P<unit>"
-    + "|".join(re.escape(unit) for unit in sorted(_ZH_UNITS, key=len, reverse=True))
-    + r")(?![A-Za-z/²])"
+    rf"(?P<num>{NUM_START})\s?(?P<unit>" + alternation(_ZH_UNITS) + r")(?![A-Za-z/²])"
 )
 _ZH_RANGE_RE: Final = re.compile(r"\d\s*[-–—~～]\s*(?=\d)")
 _ZH_MINUS_RE: Final = re.compile(r"[-−](?<![A-Za-z0-9.,][-−])(?=[¥￥$€£]?\d)")

@@ -11,7 +11,7 @@ not continue a number) or, for words, in the callback (``_starts_word`` in
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 Match = re.Match[str]
@@ -55,3 +55,8 @@ def padded(callback: Callback) -> Callback:
         return words
 
     return replace
+
+
+def alternation(words: Iterable[str]) -> str:
+    """A regex alternation of literal ``words``, longest first so "km/h" wins over "km"."""
+    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))

@@ -13,6 +13,7 @@ from shoal.text.normalize.common import (
     NUM_START,
     Match,
     Pass,
+    alternation,
     padded,
     period_if_sentence_end,
 )
@@ -151,9 +152,7 @@ _EN_UNITS: Final = {
     "bn": ("billion", "billion"),
 }
 _EN_UNIT_RE: Final = re.compile(
-    rf"(?P<num>{NUM_START})[ \t]?(?P<unit>"
-    + "|".join(re.escape(unit) for unit in sorted(_EN_UNITS, key=len, reverse=True))
-    + r")(?![\w/²])"
+    rf"(?P<num>{NUM_START})[ \t]?(?P<unit>" + alternation(_EN_UNITS) + r")(?![\w/²])"
 )
 _EN_DECADE_RE: Final = re.compile(r"(?P<y>\d(?<![\w'’.,]\d)\d{2}0)['’]?s\b")
 _EN_SHORT_DECADE_RE: Final = re.compile(r"['’](?<!\w['’])(?P<d>\d0)s\b")
