@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from shoal.app import create_app
-from shoal.auth.keys import create_key
+from shoal.auth.keys import KeySpec, create_key
 from shoal.services import Services
 from shoal.settings import Settings, load_settings
 
@@ -42,9 +43,64 @@ def app(settings: Settings, services: Services) -> FastAPI:
     return create_app(settings, services)
 
 
+@pytest_asyncio.fixture(scope="session")
+async def api_key(services: Services) -> str:
+    """A standard key on the default (unmetered) account, on the default plan (no limits)."""
+    return (await create_key(services.db, KeySpec(name="tests")))[1]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def admin_key(services: Services) -> str:
+    return (await create_key(services.db, KeySpec(name="tests-admin", tier="admin")))[1]
+
+
+def _needs(service: str, error: BaseException) -> None:
+    """Under CI a missing PostgreSQL or Redis is a failure; on a laptop, a skip."""
+    message = f"{service} is not reachable: {error}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+PG_ADMIN_URL = os.environ.get("SHOAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("SHOAL_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
 @pytest.fixture(scope="session")
-def api_key(services: Services) -> str:
-    return create_key(db=services.db, name="tests")[1]
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (dropped at the end)."""
+    import asyncio
+
+    import asyncpg
+
+    name = f"shoal_test_{uuid.uuid4().hex[:12]}"
+    admin = PG_ADMIN_URL.replace("postgresql://", "postgres://")
+
+    async def execute(sql: str) -> None:
+        connection = await asyncpg.connect(admin, timeout=5)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    try:
+        asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as error:
+        _needs("PostgreSQL", error)
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    yield f"{base}/{name}"
+    asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except redis.RedisError as error:
+        _needs("Redis", error)
+    return REDIS_URL
 
 
 @pytest_asyncio.fixture

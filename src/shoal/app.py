@@ -14,21 +14,28 @@ from shoal.api.errors import install_error_handlers
 from shoal.api.fish.asr import router as fish_asr_router
 from shoal.api.fish.live import router as fish_live_router
 from shoal.api.fish.tts import router as fish_tts_router
+from shoal.api.fish.wallet import router as fish_wallet_router
 from shoal.api.health import router as health_router
-from shoal.api.middleware import RequestIdMiddleware
+from shoal.api.middleware import RequestContextMiddleware
 from shoal.api.openai.transcriptions import router as openai_transcriptions_router
-from shoal.auth.keys import count_keys, create_key
+from shoal.api.platform.admin import router as admin_router
+from shoal.api.platform.usage import router as usage_router
+from shoal.auth.keys import KeySpec, count_keys, create_key
 from shoal.services import Services
 from shoal.settings import Settings
 
 log = logging.getLogger("shoal")
 
 
-def _bootstrap_key(services: Services) -> None:
-    """On first start with an empty database, make one key and show it, once, on stdout."""
-    if services.settings.bootstrap_key != "auto" or count_keys(db=services.db) > 0:
+async def _bootstrap_key(services: Services) -> None:
+    """On first start with an empty database, make one admin key and show it, once, on stdout."""
+    if services.settings.bootstrap_key != "auto" or await count_keys(services.db) > 0:
         return
-    key, secret = create_key(db=services.db, name="default")
+    key, secret = await create_key(
+        services.db,
+        KeySpec(name="default", tier="admin"),
+        default_plan=services.settings.billing.default_plan,
+    )
     print(
         "\nShoal created your first API key (shown only this once; `shoal keys create` makes more):\n"
         f"\n    {secret}\n",
@@ -45,7 +52,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         running = services if services is not None else await Services.start(settings)
-        _bootstrap_key(running)
+        await _bootstrap_key(running)
         app.state.services = running
         try:
             yield
@@ -61,12 +68,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     if services is not None:
         app.state.services = services
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
     app.include_router(fish_tts_router)
     app.include_router(fish_asr_router)
     app.include_router(fish_live_router)
     app.include_router(openai_transcriptions_router)
+    app.include_router(fish_wallet_router)
+    app.include_router(usage_router)
+    app.include_router(admin_router)
 
     install_error_handlers(app)
     return app

@@ -10,9 +10,19 @@
     │   ├── InvalidAudio        uploaded audio that cannot be decoded, or is too long or too short
     │   └── UnsupportedEncoding the body comes in an encoding the endpoint does not take
     ├── RequestTooLarge         the body exceeds a configured size limit
-    ├── AuthenticationFailed    missing, unknown or revoked API key
+    ├── AuthenticationFailed    missing, unknown, revoked, disabled or expired API key
+    │   └── WholesaleOnly       a wholesale-only model asked for with a standard key
+    ├── PermissionDenied        the key may not do this (a model outside its list, admin work)
     ├── NotFound                a resource that does not exist or is not yours
     │   └── ModelNotFound       a model name that is not configured
+    ├── PaymentRequired         the work would cost more than the caller may spend
+    │   ├── InsufficientCredit  the account's balance is too low
+    │   └── MonthlyCapExceeded  the key's monthly spending cap is reached
+    ├── RateLimited             too many requests now; retry later
+    │   ├── RequestRateExceeded requests per minute
+    │   └── ConcurrencyLimitExceeded  requests in flight
+    ├── Conflict                the same idempotency key is still being processed
+    ├── IdempotencyKeyReused    an idempotency key sent again with a different request
     ├── Unavailable             temporarily unable to serve; retry later
     │   └── EngineBusy
     └── EngineFailed            an engine broke while working on a valid request
@@ -23,9 +33,14 @@ Validation of wire schemas (pydantic) is not a domain error: each surface render
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class ShoalError(Exception):
     """Base of every error Shoal raises on purpose."""
+
+    code: str | None = None
+    """A stable machine-readable reason, for surfaces that carry one (OpenAI's ``code``)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -67,16 +82,88 @@ class UnsupportedEncoding(InvalidRequest):
 
 
 class RequestTooLarge(ShoalError):
+    code = "file_too_large"
+
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"request body is {size} bytes; the limit is {limit} bytes")
 
 
 class AuthenticationFailed(ShoalError):
-    pass
+    code = "invalid_api_key"
+
+
+class WholesaleOnly(AuthenticationFailed):
+    code = "wholesale_key_required"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"model {model!r} is sold wholesale only; use a wholesale key")
+
+
+class PermissionDenied(ShoalError):
+    code = "permission_denied"
 
 
 class NotFound(ShoalError):
+    code = "not_found"
+
+
+class PaymentRequired(ShoalError):
     pass
+
+
+class InsufficientCredit(PaymentRequired):
+    code = "insufficient_balance"
+
+
+class MonthlyCapExceeded(PaymentRequired):
+    code = "monthly_cap_exceeded"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitState:
+    """Where a caller stands against one limit."""
+
+    limit: int
+    remaining: int
+    reset_after: float
+    """Seconds until the window frees a request (or a slot may free)."""
+
+
+class RateLimited(ShoalError):
+    def __init__(self, message: str, state: LimitState) -> None:
+        super().__init__(message)
+        self.state = state
+        self.retry_after = max(state.reset_after, 0.001)
+
+
+class RequestRateExceeded(RateLimited):
+    code = "rate_limit_exceeded"
+
+    def __init__(self, state: LimitState) -> None:
+        super().__init__(
+            f"rate limit reached: {state.limit} requests per minute for this key; "
+            f"retry after {state.reset_after:.1f} s",
+            state,
+        )
+
+
+class ConcurrencyLimitExceeded(RateLimited):
+    code = "concurrency_limit_exceeded"
+
+    def __init__(self, state: LimitState) -> None:
+        super().__init__(
+            f"concurrency limit reached: {state.limit} requests at once for this key; "
+            "retry when one of them has finished",
+            state,
+        )
+
+
+class Conflict(ShoalError):
+    code = "idempotency_key_in_use"
+
+
+class IdempotencyKeyReused(ShoalError):
+    code = "idempotency_key_reused"
 
 
 class VoiceNotFound(InvalidRequest):
@@ -87,7 +174,7 @@ class VoiceNotFound(InvalidRequest):
 
 
 class ModelNotFound(NotFound):
-    pass
+    code = "model_not_found"
 
 
 class Unavailable(ShoalError):

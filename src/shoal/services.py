@@ -2,46 +2,85 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
-
-from shoal.billing.usage import MemoryUsageRecorder, UsageRecorder
+from shoal.billing.metering import Metering
+from shoal.billing.wallet import Wallet
 from shoal.engines.registry import EngineRegistry
+from shoal.limits.base import Limiter
+from shoal.limits.keeper import LeaseKeeper
+from shoal.limits.memory import MemoryLimiter
 from shoal.pipeline.synthesize import Synthesizer
 from shoal.pipeline.transcribe import Transcriber
 from shoal.settings import Settings
+from shoal.storage.db.database import Database, open_database
+
+
+async def open_limiter(settings: Settings) -> Limiter:
+    """Redis when ``redis_url`` is set (shared by replicas), otherwise in-process."""
+    if settings.redis_url is None:
+        return MemoryLimiter()
+    from shoal.limits.redis import RedisLimiter
+
+    limiter = RedisLimiter(settings.redis_url)
+    try:
+        await limiter.ping()
+    except BaseException:
+        await limiter.close()
+        raise
+    return limiter
 
 
 @dataclass
 class Services:
     settings: Settings
-    db: Engine
+    db: Database
     engines: EngineRegistry
     synthesizer: Synthesizer
     transcriber: Transcriber
-    usage: UsageRecorder
+    limiter: Limiter
+    leases: LeaseKeeper
+    metering: Metering
     key_last_touched: dict[str, float] = field(default_factory=dict)
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
-        from shoal.storage.db.database import open_database
-
-        db = open_database(settings.database_url)
-        usage = MemoryUsageRecorder()
-        engines = EngineRegistry.from_settings(settings)
-        transcriber = Transcriber(settings.stt, models_dir=settings.data_dir / "models", usage=usage)
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            db = await open_database(settings.db_url)
+            stack.push_async_callback(db.dispose)
+            limiter = await open_limiter(settings)
+            stack.push_async_callback(limiter.close)
+            engines = EngineRegistry.from_settings(settings)
+            stack.push_async_callback(engines.close)
+            transcriber = Transcriber(settings.stt, models_dir=settings.data_dir / "models")
+            stack.push_async_callback(transcriber.close)
             await engines.start()
             await transcriber.start()
-        except BaseException:
-            await engines.close()
-            await transcriber.close()
-            db.dispose()
-            raise
-        return cls(settings, db, engines, Synthesizer(engines, settings.tts, usage), transcriber, usage)
+            billing = settings.billing
+            services = cls(
+                settings=settings,
+                db=db,
+                engines=engines,
+                synthesizer=Synthesizer(engines, settings.tts),
+                transcriber=transcriber,
+                limiter=limiter,
+                leases=LeaseKeeper(limiter, billing.lease_ttl_seconds),
+                metering=Metering(Wallet(db, hold_ttl_seconds=billing.hold_ttl_seconds), billing),
+            )
+            services._background.append(asyncio.create_task(services.metering.sweep_forever()))
+            stack.pop_all()
+            return services
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def close(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.leases.close()
         await self.engines.close()
         await self.transcriber.close()
-        self.db.dispose()
+        await self.limiter.close()
+        await self.db.dispose()

@@ -38,11 +38,6 @@ class ServerSettings(_Section):
     log_level: str = "info"
 
 
-class DatabaseSettings(_Section):
-    url: str | None = None
-    """SQLAlchemy URL. Unset means SQLite at ``<data_dir>/shoal.db``."""
-
-
 class ModelRoute(_Section):
     """What a Fish ``model`` header value is served by."""
 
@@ -140,6 +135,51 @@ class STTSettings(_Section):
     """1 (greedy) is several times faster than 5 on a CPU at a small cost in accuracy."""
 
 
+class Plan(_Section):
+    """Limits per API key. None means unlimited."""
+
+    requests_per_minute: int | None = Field(None, ge=1)
+    concurrent_requests: int | None = Field(None, ge=1)
+
+
+class ModelPrice(_Section):
+    """List price of one model, in credits (one credit = one US dollar)."""
+
+    per_million_bytes: float | None = Field(None, ge=0)
+    """Text to speech: per million UTF-8 bytes of input text."""
+    per_audio_hour: float | None = Field(None, ge=0)
+    """Speech to text: per hour of audio, as measured by Shoal."""
+    per_million_input_tokens: float | None = Field(None, ge=0)
+    per_million_output_tokens: float | None = Field(None, ge=0)
+    wholesale_only: bool = False
+    """Refuse standard-tier keys (401); wholesale and admin keys may use it."""
+
+
+class BillingSettings(_Section):
+    plans: dict[str, Plan] = Field(
+        default_factory=lambda: {
+            "free": Plan(requests_per_minute=10, concurrent_requests=2),
+            "starter": Plan(requests_per_minute=60, concurrent_requests=10),
+            "pro": Plan(),
+        }
+    )
+    """Named plans; a key may override its plan's limits."""
+    default_plan: str = "pro"
+    """Plan of keys created without one."""
+    tts_price: ModelPrice = Field(default_factory=lambda: ModelPrice(per_million_bytes=15.0))
+    """Price of every text-to-speech model without its own entry in ``prices`` (Fish's list price)."""
+    stt_price: ModelPrice = Field(default_factory=lambda: ModelPrice(per_audio_hour=0.36))
+    """Price of every speech-to-text model without its own entry in ``prices`` (Fish's list price)."""
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    """Per-model prices and tiers, by the model's configured name."""
+    low_balance_threshold: float = Field(10.0, ge=0)
+    """Below this many credits, OpenAI-style JSON responses carry ``_balance_warning: true``."""
+    hold_ttl_seconds: float = Field(3600.0, gt=0)
+    """A credit hold not settled within this time (its process died) is released by any replica."""
+    lease_ttl_seconds: float = Field(30.0, ge=3)
+    """A concurrency slot held by a process that stopped renewing it frees itself after this long."""
+
+
 class EngineSettings(_Section):
     piper: PiperSettings = Field(default_factory=PiperSettings)
     espeak: EspeakSettings = Field(default_factory=EspeakSettings)
@@ -157,18 +197,22 @@ class Settings(BaseSettings):
     data_dir: Path = Path("shoal-data")
     """Where the database, keys and generated files live."""
     server: ServerSettings = Field(default_factory=ServerSettings)
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    database_url: str | None = None
+    """SQLAlchemy URL (``postgresql://…``, ``sqlite:///…``). Unset: SQLite at ``<data_dir>/shoal.db``."""
     tts: TTSSettings = Field(default_factory=TTSSettings)
     stt: STTSettings = Field(default_factory=STTSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
     engines: EngineSettings = Field(default_factory=EngineSettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
+    redis_url: str | None = None
+    """Redis for rate limits and concurrency leases shared by replicas; unset keeps them in-process."""
     bootstrap_key: Literal["auto", "never"] = "auto"
     """``auto`` creates and prints one API key on first start with an empty database."""
 
     @property
-    def database_url(self) -> str:
-        if self.database.url:
-            return self.database.url
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
         return f"sqlite:///{(self.data_dir / 'shoal.db').resolve()}"
 
 

@@ -29,8 +29,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.server.port == 8080
     assert settings.server.host == "127.0.0.1"
     assert settings.data_dir == Path("shoal-data")
-    assert settings.database.url is None
-    assert settings.database_url == f"sqlite:///{(tmp_path / 'shoal-data' / 'shoal.db').resolve()}"
+    assert settings.database_url is None
+    assert settings.db_url == f"sqlite:///{(tmp_path / 'shoal-data' / 'shoal.db').resolve()}"
     assert settings.tts.max_text_chars == 100_000
     assert settings.bootstrap_key == "auto"
 
@@ -41,19 +41,19 @@ def test_settings_class_has_the_same_defaults() -> None:
 
 def test_database_url_follows_data_dir(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "elsewhere")
-    assert settings.database_url == f"sqlite:///{(tmp_path / 'elsewhere' / 'shoal.db').resolve()}"
+    assert settings.db_url == f"sqlite:///{(tmp_path / 'elsewhere' / 'shoal.db').resolve()}"
 
 
 def test_explicit_database_url_wins_over_data_dir(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path, database={"url": "postgresql://db/shoal"})
-    assert settings.database_url == "postgresql://db/shoal"
+    settings = load_settings(data_dir=tmp_path, database_url="postgresql://db/shoal")
+    assert settings.db_url == "postgresql://db/shoal"
 
 
 def test_data_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SHOAL_DATA_DIR", str(tmp_path / "env-data"))
     settings = load_settings()
     assert settings.data_dir == tmp_path / "env-data"
-    assert settings.database_url == f"sqlite:///{(tmp_path / 'env-data' / 'shoal.db').resolve()}"
+    assert settings.db_url == f"sqlite:///{(tmp_path / 'env-data' / 'shoal.db').resolve()}"
 
 
 def attribute(settings: Settings, path: str) -> object:
@@ -71,7 +71,9 @@ def attribute(settings: Settings, path: str) -> object:
         ("SHOAL_ENGINES__ESPEAK__RATE_WPM", "200", "engines.espeak.rate_wpm", 200),
         ("SHOAL_ENGINES__ESPEAK__ENABLED", "false", "engines.espeak.enabled", False),
         ("SHOAL_BOOTSTRAP_KEY", "never", "bootstrap_key", "never"),
-        ("SHOAL_DATABASE__URL", "sqlite:////tmp/x.db", "database_url", "sqlite:////tmp/x.db"),
+        ("SHOAL_DATABASE_URL", "sqlite:////tmp/x.db", "db_url", "sqlite:////tmp/x.db"),
+        ("SHOAL_REDIS_URL", "redis://127.0.0.1:6379/3", "redis_url", "redis://127.0.0.1:6379/3"),
+        ("SHOAL_BILLING__DEFAULT_PLAN", "free", "billing.default_plan", "free"),
         ("shoal_server__host", "0.0.0.0", "server.host", "0.0.0.0"),
     ],
 )
@@ -125,7 +127,7 @@ voice_id = "amy"
     )
     settings = load_settings(config)
     assert settings.data_dir == Path("/srv/shoal")
-    assert settings.database_url == "sqlite:////srv/shoal/shoal.db"
+    assert settings.db_url == "sqlite:////srv/shoal/shoal.db"
     assert settings.bootstrap_key == "never"
     assert settings.server.port == 9000
     assert settings.server.host == "0.0.0.0"

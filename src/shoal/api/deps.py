@@ -1,4 +1,10 @@
-"""Dependencies shared by every route, as ``Annotated`` aliases: a signature reads as its needs."""
+"""Dependencies shared by every route, as ``Annotated`` aliases: a signature reads as its needs.
+
+``PrincipalDep`` is the whole admission of a request: the bearer key is verified
+(unknown, revoked, disabled and expired keys get 401), its concurrency slot is taken
+(held until the response has been sent or the client went away) and its
+requests-per-minute window counted; refusals are 429 with the limit's state in headers.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,24 @@ import time
 from typing import Annotated
 
 from fastapi import Depends
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from shoal.auth.keys import Principal, touch_key, verify_secret
-from shoal.errors import AuthenticationFailed
+from shoal.api.middleware import add_response_headers, on_request_end
+from shoal.api.status import limit_headers
+from shoal.auth.keys import ApiKey, touch_key, verify_secret
+from shoal.errors import (
+    AuthenticationFailed,
+    ConcurrencyLimitExceeded,
+    LimitState,
+    PermissionDenied,
+    RequestRateExceeded,
+)
 from shoal.pipeline.synthesize import Synthesizer
 from shoal.pipeline.transcribe import Transcriber
 from shoal.services import Services
 
 _TOUCH_EVERY_SECONDS = 60.0
+_RATE_WINDOW_SECONDS = 60.0
 
 
 def get_services(connection: HTTPConnection) -> Services:
@@ -50,21 +64,72 @@ def bearer_token(connection: HTTPConnection) -> str:
     return token.strip()
 
 
-async def get_principal(request: HTTPConnection, services: ServicesDep) -> Principal:
-    return await authenticate(request, services)
-
-
-async def authenticate(connection: HTTPConnection, services: Services) -> Principal:
-    """The principal behind a request's or a WebSocket handshake's bearer key."""
+async def authenticate(connection: HTTPConnection, services: Services) -> ApiKey:
+    """The key behind a request's or a WebSocket handshake's bearer token, if it may be used."""
     secret = bearer_token(connection)
-    principal = await run_in_threadpool(lambda: verify_secret(db=services.db, secret=secret))
-    if principal is None:
+    key = await verify_secret(services.db, secret)
+    if key is None:
         raise AuthenticationFailed("invalid API key: it is unknown or has been revoked")
+    status = key.status()
+    if status == "revoked":
+        raise AuthenticationFailed("invalid API key: it is unknown or has been revoked")
+    if status == "disabled":
+        raise AuthenticationFailed("this API key is disabled; ask the administrator to enable it")
+    if status == "expired" and key.expires_at is not None:
+        raise AuthenticationFailed(f"this API key expired at {key.expires_at:%Y-%m-%d %H:%M} UTC")
     now = time.monotonic()
-    if now - services.key_last_touched.get(principal.key_id, -_TOUCH_EVERY_SECONDS) >= _TOUCH_EVERY_SECONDS:
-        services.key_last_touched[principal.key_id] = now
-        await run_in_threadpool(lambda: touch_key(db=services.db, key_id=principal.key_id))
+    if now - services.key_last_touched.get(key.id, -_TOUCH_EVERY_SECONDS) >= _TOUCH_EVERY_SECONDS:
+        services.key_last_touched[key.id] = now
+        await touch_key(services.db, key.id)
+    return key
+
+
+def limits_of(key: ApiKey, services: Services) -> tuple[int | None, int | None]:
+    """(requests per minute, concurrent requests) for ``key``: its overrides, else its plan's."""
+    plan = services.settings.billing.plans.get(key.plan)
+    if plan is None:
+        raise PermissionDenied(f"this key's plan {key.plan!r} is not configured; ask the administrator")
+    return (
+        key.requests_per_minute or plan.requests_per_minute,
+        key.concurrent_requests or plan.concurrent_requests,
+    )
+
+
+async def admit(connection: HTTPConnection, services: Services) -> ApiKey:
+    """Authenticate, then take a concurrency slot and count the request against the key's rate."""
+    key = await authenticate(connection, services)
+    per_minute, concurrent = limits_of(key, services)
+    lease = None
+    if concurrent is not None:
+        lease, held = await services.leases.acquire(key.id, concurrent)
+        state = LimitState(concurrent, held.remaining, 1.0)
+        add_response_headers(connection, limit_headers("concurrency", state.limit, state.remaining, 0))
+        if lease is None:
+            raise ConcurrencyLimitExceeded(state)
+        taken = lease
+        on_request_end(connection, lambda: services.leases.release(taken))
+    if per_minute is not None:
+        window = await services.limiter.hit(f"rpm:{key.id}", per_minute, _RATE_WINDOW_SECONDS)
+        state = LimitState(per_minute, window.remaining, window.reset_after)
+        add_response_headers(
+            connection, limit_headers("requests", state.limit, state.remaining, state.reset_after)
+        )
+        if not window.allowed:
+            raise RequestRateExceeded(state)
+    return key
+
+
+async def get_principal(connection: HTTPConnection, services: ServicesDep) -> ApiKey:
+    return await admit(connection, services)
+
+
+PrincipalDep = Annotated[ApiKey, Depends(get_principal)]
+
+
+async def get_admin(principal: PrincipalDep) -> ApiKey:
+    if principal.tier != "admin":
+        raise PermissionDenied("this endpoint needs an admin-tier key")
     return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+AdminDep = Annotated[ApiKey, Depends(get_admin)]

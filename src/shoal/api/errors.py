@@ -20,7 +20,10 @@ from shoal.errors import ShoalError
 
 log = logging.getLogger("shoal")
 
-OPENAI_PREFIXES = ("/v1/audio/", "/v1/chat/", "/v1/models", "/v1/run", "/v1/completions", "/v1/embeddings")
+OPENAI_PREFIXES = (
+    "/v1/audio/", "/v1/chat/", "/v1/models", "/v1/run", "/v1/completions", "/v1/embeddings",
+    "/v1/usage", "/v1/admin/",
+)  # fmt: skip
 
 
 def _is_openai(request: Request) -> bool:

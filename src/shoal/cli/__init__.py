@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from shoal.cli.accounts import app as accounts_app
+from shoal.cli.accounts import plans, usage
 from shoal.cli.keys import app as keys_app
 from shoal.cli.say import say
 from shoal.cli.serve import serve
@@ -18,6 +20,9 @@ app = typer.Typer(
 app.command()(serve)
 app.command()(say)
 app.add_typer(keys_app, name="keys")
+app.add_typer(accounts_app, name="accounts")
+app.command()(plans)
+app.command()(usage)
 
 
 def main() -> None:

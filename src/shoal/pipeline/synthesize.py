@@ -20,7 +20,7 @@ import numpy as np
 from shoal.audio import dsp
 from shoal.audio.output import AudioOutput
 from shoal.audio.types import DEFAULT_SAMPLE_RATE, AudioFormat, Pcm
-from shoal.billing.usage import Caller, UsageEvent, UsageRecorder
+from shoal.billing.usage import Outcome, UsageEvent, UsageRecorder
 from shoal.engines.base import AdmissionTicket, SynthesisRequest, TTSEngine
 from shoal.engines.registry import EngineRegistry
 from shoal.errors import EngineFailed, NothingToSpeak, ShoalError, TextTooLong, VoiceNotFound
@@ -73,6 +73,7 @@ class SynthesisPlan:
     """The configured model serving the request (unknown names fall back to the default)."""
     jobs: list[_Job]
     tickets: list[AdmissionTicket] = field(default_factory=list)
+    jobs_done: int = 0
 
     def release(self) -> None:
         for ticket in self.tickets:
@@ -106,21 +107,22 @@ Progress = Callable[[int, int], None]
 
 
 class Synthesizer:
-    def __init__(
-        self, engines: EngineRegistry, settings: TTSSettings, usage: UsageRecorder | None = None
-    ) -> None:
+    def __init__(self, engines: EngineRegistry, settings: TTSSettings) -> None:
         self._engines = engines
         self._settings = settings
-        self._usage = usage
 
     def model_names(self) -> list[str]:
         return sorted(self._settings.models)
+
+    def model_for(self, params: SpeechParams) -> str:
+        """The configured model serving ``params`` (unknown names fall back to the default)."""
+        return params.model if params.model in self._settings.models else self._settings.default_model
 
     def plan(self, params: SpeechParams) -> SynthesisPlan:
         """Validate, chunk and admit a request. Raises before any audio is produced."""
         if len(params.text) > self._settings.max_text_chars:
             raise TextTooLong(len(params.text), self._settings.max_text_chars)
-        model = params.model if params.model in self._settings.models else self._settings.default_model
+        model = self.model_for(params)
         route = self._settings.models[model]
         primary = self._engines.get(route.engine)
         if primary is None:
@@ -186,11 +188,11 @@ class Synthesizer:
         )
 
     async def stream(
-        self, plan: SynthesisPlan, progress: Progress | None = None, caller: Caller | None = None
+        self, plan: SynthesisPlan, progress: Progress | None = None, meter: UsageRecorder | None = None
     ) -> AsyncIterator[bytes]:
         """Encoded audio for ``plan``, piece by piece, through one continuous encoder."""
         output = self.output_for(plan.params)
-        async for samples in self.samples(plan, progress, caller):
+        async for samples in self.samples(plan, progress, meter):
             data = output.write(samples)
             if data:
                 yield data
@@ -200,20 +202,21 @@ class Synthesizer:
         self,
         plan: SynthesisPlan,
         progress: Progress | None = None,
-        caller: Caller | None = None,
+        meter: UsageRecorder | None = None,
         clock: PlaybackClock | None = None,
     ) -> AsyncIterator[dsp.Float]:
         """Float samples at the plan's output rate, the engines running a chunk ahead.
 
         ``clock`` may be shared by several plans that play back to back (a live turn).
-        Releases the plan's engine tickets and meters the text when done.
+        Releases the plan's engine tickets and reports the text spoken to ``meter`` when
+        done: all of it, or, if the client went away, the share of chunks synthesized.
         """
         params = plan.params
         clock = clock or PlaybackClock()
         pieces: asyncio.Queue[tuple[int, Pcm] | None] = asyncio.Queue(maxsize=8)
         producer = asyncio.create_task(self._produce(plan, pieces, progress, clock))
         resampler: dsp.Resampler | None = None
-        completed = False
+        outcome: Outcome = "cancelled"
         try:
             while (item := await pieces.get()) is not None:
                 rate, pcm = item
@@ -226,23 +229,18 @@ class Synthesizer:
             await producer  # re-raises an engine failure
             if resampler is not None:
                 yield resampler.process(np.empty(0, np.float32), last=True)
-            completed = True
+            outcome = "completed"
+        except ShoalError:
+            outcome = "failed"
+            raise
         finally:
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await producer
             plan.release()
-            if self._usage is not None:
-                self._usage.record(
-                    UsageEvent(
-                        account_id=caller.account_id if caller else None,
-                        key_id=caller.key_id if caller else None,
-                        kind="tts",
-                        model=plan.model,
-                        quantity=len(params.text.encode()),
-                        unit="utf8_bytes",
-                        completed=completed,
-                    )
+            if meter is not None:
+                meter.record(
+                    UsageEvent("tts", plan.model, _spoken_bytes(plan, outcome), "utf8_bytes", outcome)
                 )
 
     async def _produce(
@@ -264,6 +262,7 @@ class Synthesizer:
                     raise
                 except Exception as error:  # engine libraries raise anything; name it at the boundary
                     raise EngineFailed(f"engine {job.engine.name!r} failed: {error}") from error
+                plan.jobs_done = done + 1
                 if progress is not None:
                     progress(done + 1, len(plan.jobs))
         except BaseException:
@@ -274,3 +273,14 @@ class Synthesizer:
             pieces.put_nowait(None)
             raise
         await pieces.put(None)
+
+
+def _spoken_bytes(plan: SynthesisPlan, outcome: Outcome) -> int:
+    """UTF-8 bytes of the request text that were spoken (pro rata by chunk when cut short)."""
+    total = len(plan.params.text.encode())
+    if outcome == "completed":
+        return total
+    if outcome == "failed" or not plan.jobs:
+        return 0
+    chars = [len(job.chunk.text) for job in plan.jobs]
+    return total * sum(chars[: plan.jobs_done]) // max(1, sum(chars))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from shoal.audio.decode import probe
-from shoal.billing.usage import Caller, UsageEvent, UsageRecorder
+from shoal.billing.usage import Outcome, UsageEvent, UsageRecorder
 from shoal.engines.whisper import Segment, TranscriptionJob, WhisperEngine
 from shoal.engines.worker import AdmissionTicket
 from shoal.errors import EngineFailed, InvalidRequest, ModelNotFound, RequestTooLarge, ShoalError
@@ -45,7 +45,8 @@ class TranscriptionPlan:
     engine: WhisperEngine
     job: TranscriptionJob
     ticket: AdmissionTicket
-    caller: Caller
+    meter: UsageRecorder | None
+    expected_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +61,12 @@ def join_text(segments: list[Segment] | tuple[Segment, ...]) -> str:
     return "".join(segment.text for segment in segments).strip()
 
 
+_LOWEST_BYTES_PER_SECOND = 2000
+
+
 class Transcriber:
-    def __init__(self, settings: STTSettings, *, models_dir: Path, usage: UsageRecorder) -> None:
+    def __init__(self, settings: STTSettings, *, models_dir: Path) -> None:
         self._settings = settings
-        self._usage = usage
         self._engines = {
             name: WhisperEngine(
                 name, model.source, models_dir=models_dir, max_queue=settings.max_queue,
@@ -100,7 +103,9 @@ class Transcriber:
             raise ModelNotFound(f"model {model!r} does not exist; use one of {known}")
         return engine
 
-    async def prepare(self, params: TranscriptionParams, caller: Caller) -> TranscriptionPlan:
+    async def prepare(
+        self, params: TranscriptionParams, meter: UsageRecorder | None = None
+    ) -> TranscriptionPlan:
         """Validate and admit a request. Raises before any transcription work is queued."""
         if len(params.audio) > self._settings.max_upload_bytes:
             raise RequestTooLarge(len(params.audio), self._settings.max_upload_bytes)
@@ -110,7 +115,7 @@ class Transcriber:
             raise InvalidRequest(
                 f"language {params.language!r} is not an ISO 639-1 code Whisper knows, e.g. 'en'"
             )
-        await asyncio.to_thread(probe, params.audio, max_seconds=self._settings.max_audio_seconds)
+        info = await asyncio.to_thread(probe, params.audio, max_seconds=self._settings.max_audio_seconds)
         ticket = engine.admit()
         try:
             await engine.start()
@@ -127,33 +132,30 @@ class Transcriber:
             window_seconds=self._settings.window_seconds,
             max_seconds=self._settings.max_audio_seconds,
         )
-        return TranscriptionPlan(engine, job, ticket, caller)
+        # What a credit hold covers before decoding: the container's duration, or for a stream
+        # that declares none, an upper bound from its size (16 kbit/s is a very low bitrate).
+        expected = info.declared_seconds or len(params.audio) / _LOWEST_BYTES_PER_SECOND
+        return TranscriptionPlan(engine, job, ticket, meter, min(expected, self._settings.max_audio_seconds))
 
     async def segments(self, plan: TranscriptionPlan) -> AsyncIterator[Segment]:
         """Recognised segments in order; meters the decoded audio when done."""
-        completed = False
+        outcome: Outcome = "cancelled"
         try:
             try:
                 async for segment in plan.engine.transcribe(plan.job):
                     yield segment
             except ShoalError:
+                outcome = "failed"
                 raise
             except Exception as error:  # CTranslate2 and PyAV raise anything; name it at the boundary
+                outcome = "failed"
                 raise EngineFailed(f"speech recognition failed: {error}") from error
-            completed = True
+            outcome = "completed"
         finally:
             plan.ticket.release()
-            self._usage.record(
-                UsageEvent(
-                    account_id=plan.caller.account_id,
-                    key_id=plan.caller.key_id,
-                    kind="stt",
-                    model=plan.engine.name,
-                    quantity=round(plan.job.duration, 3),
-                    unit="audio_seconds",
-                    completed=completed,
-                )
-            )
+            if plan.meter is not None:
+                seconds = round(plan.job.duration, 3)
+                plan.meter.record(UsageEvent("stt", plan.engine.name, seconds, "audio_seconds", outcome))
 
     async def run(self, plan: TranscriptionPlan) -> Transcript:
         segments = tuple([segment async for segment in self.segments(plan)])

@@ -9,11 +9,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from shoal.api.billing import prepare_transcription, settled_headers
 from shoal.api.body import MULTIPART_TYPES, media_type, open_form, read_object, upload_bytes
-from shoal.api.deps import PrincipalDep, TranscriberDep
+from shoal.api.deps import PrincipalDep, ServicesDep, TranscriberDep
 from shoal.api.fish.errors import validation_error_response
 from shoal.api.fish.schemas import audio_bytes
-from shoal.billing.usage import Caller
 from shoal.pipeline.transcribe import TranscriptionParams
 
 router = APIRouter(tags=["Fish Audio"])
@@ -63,17 +63,19 @@ async def _fields(request: Request, limit: int) -> dict[str, Any]:
 
 
 @router.post("/v1/asr", summary="Speech to text", response_model=ASRResponse, openapi_extra=_BODY_SCHEMA)
-async def speech_to_text(request: Request, principal: PrincipalDep, transcriber: TranscriberDep) -> Response:
+async def speech_to_text(
+    request: Request, principal: PrincipalDep, services: ServicesDep, transcriber: TranscriberDep
+) -> Response:
     fields = await _fields(request, transcriber.limits.max_upload_bytes)
     try:
         body = ASRRequest.model_validate(fields)
     except ValidationError as error:
         return validation_error_response(error.errors(include_url=False, include_input=False))
-    plan = await transcriber.prepare(
-        TranscriptionParams(audio=body.audio, language=body.language),
-        Caller(account_id=principal.account_id, key_id=principal.key_id),
+    plan, charge = await prepare_transcription(
+        request, services, principal, TranscriptionParams(audio=body.audio, language=body.language)
     )
     transcript = await transcriber.run(plan)
+    await settled_headers(request, charge)
     with_segments = body.ignore_timestamps is False
     response = ASRResponse(
         text=transcript.text,

@@ -20,14 +20,15 @@ from fastapi import APIRouter
 from pydantic import Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from shoal.api.deps import authenticate
+from shoal.api.deps import admit
 from shoal.api.fish.errors import domain_error_response
 from shoal.api.fish.schemas import TTSRequest
 from shoal.api.fish.tts import to_params
+from shoal.api.middleware import request_id
 from shoal.audio.output import AudioOutput
-from shoal.auth.keys import Principal
-from shoal.billing.usage import Caller
-from shoal.errors import AuthenticationFailed, NothingToSpeak, ShoalError
+from shoal.auth.keys import ApiKey
+from shoal.billing.metering import Charge
+from shoal.errors import InsufficientCredit, NothingToSpeak, ShoalError
 from shoal.pipeline.synthesize import PlaybackClock, SpeechParams
 from shoal.services import Services
 from shoal.text.incremental import TextBuffer
@@ -75,11 +76,11 @@ class _FrameSender:
 
 
 class LiveSession:
-    def __init__(self, websocket: WebSocket, services: Services, principal: Principal) -> None:
+    def __init__(self, websocket: WebSocket, services: Services, principal: ApiKey) -> None:
         self._websocket = websocket
         self._services = services
         self._settings = services.settings.live
-        self._caller = Caller(account_id=principal.account_id, key_id=principal.key_id)
+        self._principal = principal
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._unspoken = 0
         """Characters released for speech but not spoken yet (queued or being spoken)."""
@@ -189,19 +190,36 @@ class LiveSession:
                 clock = PlaybackClock()
                 continue
             assert isinstance(item, str)
+            params = dataclasses.replace(template, text=item)
+            # Each piece of text is billed on its own: a session runs only as long as credit lasts.
+            charge = await self._charge(synthesizer.model_for(params), item)
             try:
-                plan = synthesizer.plan(dataclasses.replace(template, text=item))
+                plan = synthesizer.plan(params)
             except NothingToSpeak:
                 self._unspoken -= len(item)
+                await charge.settle()
                 continue  # punctuation or tags alone: nothing to say
             self._speaking.set()
             try:
-                async for samples in synthesizer.samples(plan, caller=self._caller, clock=clock):
+                async for samples in synthesizer.samples(plan, meter=charge, clock=clock):
                     await frames.add(output.write(samples))
             finally:
                 self._speaking.clear()
                 self._unspoken -= len(item)
+                await charge.settle()
         await frames.last(output.finish())
+
+    async def _charge(self, model: str, text: str) -> Charge:
+        try:
+            return await self._services.metering.open(
+                self._principal,
+                "tts",
+                model,
+                units=len(text.encode()),
+                request_id=request_id(self._websocket),
+            )
+        except InsufficientCredit as error:
+            raise InsufficientCredit(f"out of credit, the session ends here: {error.message}") from None
 
     async def _finish(self, reason: str, message: str | None = None) -> None:
         event: dict[str, Any] = {"event": "finish", "reason": reason}
@@ -217,9 +235,10 @@ class LiveSession:
 async def live_tts(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     try:
-        principal = await authenticate(websocket, services)
-    except AuthenticationFailed as error:
-        # Refused before the upgrade: the client sees an HTTP 401 in Fish's error format.
+        # The concurrency slot taken here is held until the socket closes.
+        principal = await admit(websocket, services)
+    except ShoalError as error:
+        # Refused before the upgrade: the client sees the HTTP status (401, 429, …) in Fish's format.
         await websocket.send_denial_response(domain_error_response(error))
         return
     await websocket.accept()

@@ -10,12 +10,12 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from shoal.api.billing import open_charge
 from shoal.api.body import read_object
 from shoal.api.deps import PrincipalDep, ServicesDep, SynthesizerDep
 from shoal.api.fish.errors import validation_error_response
 from shoal.api.fish.schemas import TTSRequest
 from shoal.audio.types import CONTENT_TYPES
-from shoal.billing.usage import Caller
 from shoal.pipeline.synthesize import SpeechParams
 
 router = APIRouter(tags=["Fish Audio"])
@@ -75,9 +75,13 @@ async def text_to_speech(
         body = TTSRequest.model_validate(raw)
     except ValidationError as error:
         return validation_error_response(error.errors(include_url=False, include_input=False))
-    plan = synthesizer.plan(to_params(body, model))
+    params = to_params(body, model)
+    charge = await open_charge(
+        request, services, principal, "tts", synthesizer.model_for(params), len(params.text.encode())
+    )
+    plan = synthesizer.plan(params)
     return StreamingResponse(
-        synthesizer.stream(plan, caller=Caller(account_id=principal.account_id, key_id=principal.key_id)),
+        synthesizer.stream(plan, meter=charge),
         media_type=CONTENT_TYPES[plan.params.format],
         headers={"Cache-Control": "no-store"},
         background=BackgroundTask(plan.release),

@@ -8,12 +8,19 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from shoal.api.status import error_headers, status_for
-from shoal.errors import ModelNotFound, RequestTooLarge, ShoalError
+from shoal.errors import ShoalError
 
-_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
 
 
-def error_type(status: int) -> str:
+def error_type(status: int, code: str | None = None) -> str:
+    if code == "insufficient_balance":
+        return code  # seed 002's envelope: type and code both name it
     if status in _TYPES:
         return _TYPES[status]
     return "server_error" if status >= 500 else "invalid_request_error"
@@ -23,21 +30,13 @@ def error_response(
     status: int, message: str, *, code: str | None = None, param: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:  # fmt: skip
-    body = {"error": {"message": message, "type": error_type(status), "param": param, "code": code}}
+    body = {"error": {"message": message, "type": error_type(status, code), "param": param, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _code(error: ShoalError) -> str | None:
-    if isinstance(error, ModelNotFound):
-        return "model_not_found"
-    if isinstance(error, RequestTooLarge):
-        return "file_too_large"
-    return None
 
 
 def domain_error_response(error: ShoalError) -> JSONResponse:
     status = status_for(error)
-    return error_response(status, error.message, code=_code(error), headers=error_headers(error))
+    return error_response(status, error.message, code=error.code, headers=error_headers(error))
 
 
 def validation_error_response(errors: Sequence[Any]) -> JSONResponse:

@@ -14,14 +14,16 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
+from shoal.api.billing import balance_fields, prepare_transcription, settled_headers
 from shoal.api.body import open_form, upload_bytes
-from shoal.api.deps import PrincipalDep, TranscriberDep
+from shoal.api.deps import PrincipalDep, ServicesDep
 from shoal.api.openai.errors import validation_error_response
 from shoal.api.openai.languages import language_name
-from shoal.billing.usage import Caller
+from shoal.auth.keys import ApiKey
 from shoal.engines.whisper import Segment
 from shoal.errors import ShoalError
 from shoal.pipeline.transcribe import Transcriber, Transcript, TranscriptionParams, TranscriptionPlan
+from shoal.services import Services
 from shoal.text.subtitles import srt, vtt
 
 router = APIRouter(tags=["OpenAI"])
@@ -72,8 +74,10 @@ def _segment_json(segment: Segment) -> dict[str, Any]:
     }
 
 
-def render(transcript: Transcript, form: TranscriptionForm, task: str) -> Response:
-    """The transcript in the response format asked for."""
+def render(
+    transcript: Transcript, form: TranscriptionForm, task: str, extra: dict[str, Any] | None = None
+) -> Response:
+    """The transcript in the response format asked for; ``extra`` joins JSON bodies (balance fields)."""
     if form.response_format == "text":
         return PlainTextResponse(transcript.text + "\n")
     if form.response_format == "srt":
@@ -81,7 +85,7 @@ def render(transcript: Transcript, form: TranscriptionForm, task: str) -> Respon
     if form.response_format == "vtt":
         return PlainTextResponse(vtt(transcript.segments), media_type="text/vtt")
     if form.response_format == "json":
-        return JSONResponse({"text": transcript.text, "usage": _usage(transcript.duration)})
+        return JSONResponse({"text": transcript.text, "usage": _usage(transcript.duration), **(extra or {})})
     body: dict[str, Any] = {
         "task": task,
         "language": language_name(transcript.language),
@@ -98,7 +102,7 @@ def render(transcript: Transcript, form: TranscriptionForm, task: str) -> Respon
             for word in segment.words
         ]
     body["usage"] = _usage(transcript.duration)
-    return JSONResponse(body)
+    return JSONResponse({**body, **(extra or {})})
 
 
 def _sse(event: dict[str, Any]) -> bytes:
@@ -121,7 +125,8 @@ async def _events(transcriber: Transcriber, plan: TranscriptionPlan) -> AsyncIte
     )
 
 
-async def _handle(request: Request, principal: PrincipalDep, transcriber: Transcriber, task: str) -> Response:
+async def _handle(request: Request, principal: ApiKey, services: Services, task: str) -> Response:
+    transcriber = services.transcriber
     limit = transcriber.limits.max_upload_bytes
     async with open_form(request, limit) as form_data:
         audio = await upload_bytes(form_data.get("file"), field="file", limit=limit)
@@ -139,7 +144,10 @@ async def _handle(request: Request, principal: PrincipalDep, transcriber: Transc
         form = TranscriptionForm.model_validate(fields)
     except ValidationError as error:
         return validation_error_response(error.errors(include_url=False, include_input=False))
-    plan = await transcriber.prepare(
+    plan, charge = await prepare_transcription(
+        request,
+        services,
+        principal,
         TranscriptionParams(
             audio=audio,
             model=form.model,
@@ -149,7 +157,6 @@ async def _handle(request: Request, principal: PrincipalDep, transcriber: Transc
             temperature=form.temperature,
             word_timestamps="word" in form.timestamp_granularities,
         ),
-        Caller(account_id=principal.account_id, key_id=principal.key_id),
     )
     if form.stream:
         return StreamingResponse(
@@ -158,16 +165,17 @@ async def _handle(request: Request, principal: PrincipalDep, transcriber: Transc
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             background=BackgroundTask(plan.ticket.release),
         )
-    return render(await transcriber.run(plan), form, task)
+    transcript = await transcriber.run(plan)
+    return render(transcript, form, task, balance_fields(await settled_headers(request, charge)))
 
 
 @router.post("/v1/audio/transcriptions", summary="Transcribe audio", openapi_extra=_form_schema("transcribe"))
-async def transcriptions(request: Request, principal: PrincipalDep, transcriber: TranscriberDep) -> Response:
-    return await _handle(request, principal, transcriber, "transcribe")
+async def transcriptions(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
+    return await _handle(request, principal, services, "transcribe")
 
 
 @router.post(
     "/v1/audio/translations", summary="Translate audio into English", openapi_extra=_form_schema("translate")
 )
-async def translations(request: Request, principal: PrincipalDep, transcriber: TranscriberDep) -> Response:
-    return await _handle(request, principal, transcriber, "translate")
+async def translations(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
+    return await _handle(request, principal, services, "translate")

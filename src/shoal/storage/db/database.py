@@ -1,35 +1,121 @@
-"""Opening the database: one SQLAlchemy engine per process, schema created on first use."""
+"""Opening the database: one async SQLAlchemy engine per process, migrated to the latest schema.
+
+SQLite (the default) runs in WAL mode with a busy timeout, so the CLI can manage keys
+while a server runs on the same data dir; writes that must not interleave take the
+write lock up front (``BEGIN IMMEDIATE``). PostgreSQL serves several replicas.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from shoal.storage.db.tables import metadata
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_BASELINE = "0001"
+"""The schema Shoal created before it used Alembic; such databases are stamped with it."""
+_MIGRATION_LOCK = 0x5340A1
+"""PostgreSQL advisory lock id: replicas starting together migrate one at a time."""
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
 
 
-def open_database(url: str) -> Engine:
-    """Connect and make sure the schema exists.
+def async_url(url: str) -> str:
+    """The URL with an async driver: ``postgresql://`` → asyncpg, ``sqlite://`` → aiosqlite."""
+    parsed = make_url(url)
+    if "+" not in parsed.drivername and parsed.drivername in _DRIVERS:
+        parsed = parsed.set(drivername=_DRIVERS[parsed.drivername])
+    return parsed.render_as_string(hide_password=False)
 
-    SQLite runs in WAL mode with a busy timeout, so the CLI can manage keys while a
-    server is running on the same data dir.
-    """
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    engine: AsyncEngine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that holds the write lock from its first statement (SQLite) and commits on exit."""
+        async with self.engine.connect() as connection:
+            if self.is_sqlite:
+                await connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            async with connection.begin():
+                yield connection
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_setup(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _migrate(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
+    config = alembic_config(connection)
+    tables = set(inspect(connection).get_table_names())
+    if "api_keys" in tables and "alembic_version" not in tables:
+        command.stamp(config, _BASELINE)
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the latest revision (safe to run from several replicas at once)."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_migrate)
+
+
+async def open_database(url: str, *, run_migrations: bool = True) -> Database:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True)
-    if parsed.get_backend_name() == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-    metadata.create_all(engine)
-    return engine
+    engine = create_async_engine(async_url(url), pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        _sqlite_setup(engine)
+    try:
+        if run_migrations:
+            await migrate(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Database(engine)

@@ -1,0 +1,196 @@
+"""Accounts own keys and credits. Top-ups are idempotent per account and ``Idempotency-Key``.
+
+An account is either *prepaid* (every billed request reserves credits from its
+balance; an empty balance is 402) or *unmetered* (usage is recorded and priced, no
+balance is kept): the default account that ``make run`` creates for the operator's
+own use is unmetered, accounts made for customers are prepaid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shoal.errors import IdempotencyKeyReused, InvalidRequest, NotFound
+from shoal.storage.db.database import Database
+from shoal.storage.db.tables import accounts, ledger, topups
+
+DEFAULT_ACCOUNT = "default"
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    name: str
+    prepaid: bool
+    balance_nanos: int
+    topped_up_nanos: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TopUp:
+    id: str
+    account_id: str
+    amount_nanos: int
+    balance_after_nanos: int
+    created_at: datetime
+    replayed: bool = False
+    """True when this answers a retry of an earlier top-up with the same idempotency key."""
+
+
+def _row_to_account(row: Any) -> Account:
+    created = _aware(row["created_at"]) or _now()
+    return Account(
+        id=row["id"],
+        name=row["name"],
+        prepaid=bool(row["prepaid"]),
+        balance_nanos=row["balance_nanos"],
+        topped_up_nanos=row["topped_up_nanos"],
+        created_at=created,
+        updated_at=_aware(row["updated_at"]) or created,
+    )
+
+
+async def ensure_account(db: Database, account_id: str) -> None:
+    """Make sure an account exists (unmetered when created here)."""
+    if await get_account(db, account_id) is None:
+        with contextlib.suppress(IntegrityError):  # created concurrently
+            await create_account(db, name=account_id, account_id=account_id, prepaid=False)
+
+
+async def create_account(
+    db: Database, *, name: str, prepaid: bool = True, account_id: str | None = None
+) -> Account:
+    now = _now()
+    account_id = account_id or uuid.uuid4().hex
+    async with db.write() as connection:
+        await connection.execute(
+            insert(accounts).values(
+                id=account_id, name=name, prepaid=prepaid, balance_nanos=0, topped_up_nanos=0,
+                created_at=now, updated_at=now,
+            )
+        )  # fmt: skip
+    return Account(account_id, name, prepaid, 0, 0, now, now)
+
+
+async def get_account(db: Database, account_id: str) -> Account | None:
+    async with db.read() as connection:
+        row = (
+            (await connection.execute(select(accounts).where(accounts.c.id == account_id))).mappings().first()
+        )
+    return None if row is None else _row_to_account(row)
+
+
+async def find_account(db: Database, ref: str) -> Account | None:
+    """An account by id, or by name when exactly one account has it."""
+    found = await get_account(db, ref)
+    if found is not None:
+        return found
+    async with db.read() as connection:
+        rows = (await connection.execute(select(accounts).where(accounts.c.name == ref))).mappings().all()
+    return _row_to_account(rows[0]) if len(rows) == 1 else None
+
+
+async def list_accounts(db: Database) -> list[Account]:
+    async with db.read() as connection:
+        rows = (await connection.execute(select(accounts).order_by(accounts.c.created_at))).mappings().all()
+    return [_row_to_account(row) for row in rows]
+
+
+async def top_up(
+    db: Database, account_id: str, amount_nanos: int, *, idempotency_key: str | None = None, note: str = ""
+) -> TopUp:
+    """Add credits. With an idempotency key, a retry returns the first top-up instead of adding again."""
+    if amount_nanos <= 0:
+        raise InvalidRequest("a top-up must add a positive number of credits")
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    now = _now()
+    topup_id = uuid.uuid4().hex
+    try:
+        async with db.write() as connection:
+            if idempotency_key is not None:
+                earlier = await _earlier_topup(connection, account_id, idempotency_key)
+                if earlier is not None:
+                    return _replay(earlier, amount_nanos)
+            row = (
+                await connection.execute(
+                    update(accounts)
+                    .where(accounts.c.id == account_id)
+                    .values(
+                        balance_nanos=accounts.c.balance_nanos + amount_nanos,
+                        topped_up_nanos=accounts.c.topped_up_nanos + amount_nanos,
+                        prepaid=True,
+                        updated_at=now,
+                    )
+                    .returning(accounts.c.balance_nanos)
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"account {account_id!r} does not exist")
+            balance = int(row.balance_nanos)
+            await connection.execute(
+                insert(ledger).values(
+                    account_id=account_id, kind="topup", amount_nanos=amount_nanos,
+                    balance_after_nanos=balance, reference=topup_id, created_at=now,
+                )
+            )  # fmt: skip
+            await connection.execute(
+                insert(topups).values(
+                    id=topup_id, account_id=account_id, idempotency_key=idempotency_key,
+                    amount_nanos=amount_nanos, balance_after_nanos=balance, note=note, created_at=now,
+                )
+            )  # fmt: skip
+    except IntegrityError:
+        # Two replicas raced on one idempotency key: the loser answers with the winner's top-up.
+        if idempotency_key is None:
+            raise
+        async with db.read() as connection:
+            earlier = await _earlier_topup(connection, account_id, idempotency_key)
+        if earlier is None:
+            raise
+        return _replay(earlier, amount_nanos)
+    return TopUp(topup_id, account_id, amount_nanos, balance, now)
+
+
+async def _earlier_topup(connection: Any, account_id: str, idempotency_key: str) -> Any:
+    return (
+        (
+            await connection.execute(
+                select(topups).where(
+                    topups.c.account_id == account_id, topups.c.idempotency_key == idempotency_key
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def _replay(earlier: Any, amount_nanos: int) -> TopUp:
+    if earlier["amount_nanos"] != amount_nanos:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used for a top-up of a different amount; "
+            "use a new key for a new top-up"
+        )
+    return TopUp(
+        earlier["id"], earlier["account_id"], earlier["amount_nanos"], earlier["balance_after_nanos"],
+        _aware(earlier["created_at"]) or _now(), replayed=True,
+    )  # fmt: skip

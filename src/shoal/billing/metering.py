@@ -1,0 +1,134 @@
+"""Metering a request: check the key may use the model, hold its cost, settle what it consumed.
+
+charge = await metering.open(key, "tts", model, units=len(text.encode()), request_id=…)
+… pipeline runs, calling charge.record(UsageEvent(…)) when it ends …
+await charge.settle()          # idempotent; also run by the request's cleanup
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from shoal.auth.keys import ApiKey
+from shoal.billing.money import credits_str
+from shoal.billing.pricing import Kind, PriceList, Quote
+from shoal.billing.usage import UsageEvent
+from shoal.billing.wallet import Hold, Outcome, Settlement, UsageLine, Wallet
+from shoal.errors import PermissionDenied, WholesaleOnly
+from shoal.settings import BillingSettings
+
+log = logging.getLogger("shoal.billing")
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """What a billed response tells the caller about money."""
+
+    cost_nanos: int
+    balance_nanos: int | None
+    """None for unmetered accounts."""
+    low: bool
+
+
+class Charge:
+    """One request's hold, and the usage that settles it. Implements ``UsageRecorder``."""
+
+    def __init__(self, metering: Metering, quote: Quote, hold: Hold, request_id: str) -> None:
+        self._metering = metering
+        self.quote = quote
+        self.hold = hold
+        self._request_id = request_id
+        self._event: UsageEvent | None = None
+        self.billed: Quote = quote
+        """The reserved quote until settled, then what was actually billed."""
+        self._settled: Settlement | None = None
+        self._settling: asyncio.Task[Settlement | None] | None = None
+
+    def record(self, event: UsageEvent) -> None:
+        self._event = event
+
+    @property
+    def reserved(self) -> Balance:
+        """Before the work: the expected cost and the balance with it held."""
+        return self._metering.balance(self.quote.cost_nanos, self.hold.balance_after_nanos)
+
+    async def settle(self) -> Balance:
+        """Charge what was consumed (nothing if the work failed or never ran), once."""
+        if self._settling is None:
+            # A task, so a cancelled caller (client gone) cannot leave the hold half-settled.
+            self._settling = asyncio.ensure_future(self._settle())
+        settled = await asyncio.shield(self._settling)
+        if settled is None:
+            return self._metering.balance(0, self.hold.balance_after_nanos)
+        return self._metering.balance(settled.cost_nanos, settled.balance_after_nanos)
+
+    async def _settle(self) -> Settlement | None:
+        event = self._event
+        if event is None or event.outcome == "failed":
+            quote = self._metering.prices.quote(self.quote.kind, self.quote.model, 0, self.quote.discount_bp)
+            outcome: Outcome = "failed"
+        else:
+            quote = self._metering.prices.quote(
+                self.quote.kind, self.quote.model, event.quantity, self.quote.discount_bp
+            )
+            outcome = event.outcome
+        self.billed = quote
+        return await self._metering.wallet.settle(
+            self.hold, quote.cost_nanos, UsageLine(self._request_id, quote, outcome)
+        )
+
+
+class Metering:
+    def __init__(self, wallet: Wallet, settings: BillingSettings) -> None:
+        self.wallet = wallet
+        self.prices = PriceList(settings)
+        self._settings = settings
+
+    def authorize(self, key: ApiKey, kind: Kind, model: str) -> None:
+        """Raise unless ``key`` may use ``model``: its own model list, then the model's tier."""
+        if key.models and model not in key.models:
+            raise PermissionDenied(
+                f"this key may not use model {model!r}; it may use: {', '.join(key.models)}"
+            )
+        if self.prices.price(kind, model).wholesale_only and key.tier == "standard":
+            raise WholesaleOnly(model)
+
+    async def open(self, key: ApiKey, kind: Kind, model: str, *, units: float, request_id: str) -> Charge:
+        """Authorize, price and hold the cost of ``units``. Raises 401/403/402-class errors."""
+        self.authorize(key, kind, model)
+        quote = self.prices.quote(kind, model, units, key.discount_bp)
+        hold = await self.wallet.reserve(
+            account_id=key.account_id,
+            key_id=key.id,
+            amount_nanos=quote.cost_nanos,
+            monthly_cap_nanos=key.monthly_cap_nanos,
+        )
+        return Charge(self, quote, hold, request_id)
+
+    def balance(self, cost_nanos: int, balance_nanos: int | None) -> Balance:
+        threshold = round(self._settings.low_balance_threshold * 1_000_000_000)
+        return Balance(cost_nanos, balance_nanos, balance_nanos is not None and balance_nanos < threshold)
+
+    async def sweep_forever(self, every_seconds: float = 60.0) -> None:
+        """Release holds whose process died without settling them (run by every replica)."""
+        while True:
+            with contextlib.suppress(Exception):
+                released = await self.wallet.sweep_expired()
+                if released:
+                    log.info("released %d credit holds left by a stopped process", released)
+            await asyncio.sleep(every_seconds)
+
+
+def balance_headers(balance: Balance, quote: Quote) -> dict[str, str]:
+    """Cost and balance on every billed response (``x-shoal-*``, after LiteLLM's precedent)."""
+    headers = {
+        "x-shoal-cost": credits_str(balance.cost_nanos),
+        "x-shoal-billed-units": f"{quote.units:g}",
+        "x-shoal-billed-unit": quote.unit,
+    }
+    if balance.balance_nanos is not None:
+        headers["x-shoal-balance"] = credits_str(balance.balance_nanos)
+    return headers

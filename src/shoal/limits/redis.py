@@ -1,0 +1,102 @@
+"""Limits in Redis, shared by every replica. Each decision is one atomic Lua script.
+
+Times come from the Redis server's clock (``TIME``), so replicas whose clocks
+disagree still share one window.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from redis.asyncio import Redis
+
+from shoal.limits.base import LeaseDecision, WindowDecision
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+_HIT = (
+    _NOW
+    + """
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+local allowed = 0
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  count = count + 1
+  allowed = 1
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local reset = window
+if oldest[2] then reset = tonumber(oldest[2]) + window - now end
+return {allowed, limit - count, reset}
+"""
+)
+
+_ACQUIRE = (
+    _NOW
+    + """
+local ttl = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= limit then return {0, 0} end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {1, limit - count - 1}
+"""
+)
+
+_RENEW = (
+    _NOW
+    + """
+local ttl = tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+"""
+)
+
+
+class RedisLimiter:
+    def __init__(self, url: str, *, namespace: str = "shoal") -> None:
+        self._redis: Redis = Redis.from_url(url)
+        self._namespace = namespace
+        self._hit: Any = self._redis.register_script(_HIT)
+        self._acquire: Any = self._redis.register_script(_ACQUIRE)
+        self._renew: Any = self._redis.register_script(_RENEW)
+
+    def _key(self, kind: str, key: str) -> str:
+        return f"{self._namespace}:{kind}:{key}"
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def hit(self, key: str, limit: int, window: float) -> WindowDecision:
+        allowed, remaining, reset = await self._hit(
+            keys=[self._key("window", key)], args=[round(window * 1000), limit, uuid.uuid4().hex]
+        )
+        return WindowDecision(bool(allowed), limit, max(0, int(remaining)), int(reset) / 1000)
+
+    async def acquire(self, key: str, limit: int, ttl: float) -> LeaseDecision:
+        lease_id = uuid.uuid4().hex
+        granted, remaining = await self._acquire(
+            keys=[self._key("leases", key)], args=[round(ttl * 1000), limit, lease_id]
+        )
+        return LeaseDecision(lease_id if granted else None, limit, int(remaining))
+
+    async def renew(self, key: str, lease_ids: list[str], ttl: float) -> None:
+        if lease_ids:
+            await self._renew(keys=[self._key("leases", key)], args=[round(ttl * 1000), *lease_ids])
+
+    async def release(self, key: str, lease_id: str) -> None:
+        await self._redis.zrem(self._key("leases", key), lease_id)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
