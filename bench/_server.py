@@ -23,6 +23,7 @@ class BenchServer:
     base_url: str
     key: str
     pid: int
+    data_dir: str
 
     def client(self, timeout: float = 600) -> httpx.Client:
         return httpx.Client(
@@ -59,7 +60,7 @@ def running_server(**env_overrides: str) -> Iterator[BenchServer]:
             time.sleep(0.2)
         else:
             raise RuntimeError("the server did not become healthy")
-        yield BenchServer(base_url, key, process.pid)
+        yield BenchServer(base_url, key, process.pid, str(data_dir))
     finally:
         process.terminate()
         process.wait(timeout=60)

@@ -28,7 +28,11 @@ SHOAL = str(Path(sys.executable).with_name("shoal"))
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return load_settings(data_dir=tmp_path_factory.mktemp("shoal-data"), bootstrap_key="never")
+    # Keys are looked up on every request in process, so tests that change a key see it at once;
+    # the cache itself has its own tests.
+    return load_settings(
+        data_dir=tmp_path_factory.mktemp("shoal-data"), bootstrap_key="never", server={"key_cache_seconds": 0}
+    )
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -139,14 +143,20 @@ class RunningServer:
     log: Path
 
 
-def launch(data_dir: Path, *extra: str) -> tuple[str, subprocess.Popen[str], Path]:
-    """Start ``shoal serve`` on a free port and wait until /health answers 200."""
+def launch(
+    data_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[str, subprocess.Popen[str], Path]:
+    """Start ``shoal serve`` on a free port and wait until /health answers 200.
+
+    ``env`` is merged over ``os.environ`` for the server process.
+    """
     port = free_port()
     log = data_dir / f"server-{port}.log"
     with log.open("w") as sink:
         process = subprocess.Popen(
             [SHOAL, "serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
             stdout=sink, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+            env={**os.environ, **env} if env is not None else None,
         )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from shoal.auth.cache import KeyCache
 from shoal.billing.metering import Metering
 from shoal.billing.wallet import Wallet
 from shoal.engines.registry import EngineRegistry
@@ -43,6 +44,7 @@ class Services:
     limiter: Limiter
     leases: LeaseKeeper
     metering: Metering
+    key_cache: KeyCache
     key_last_touched: dict[str, float] = field(default_factory=dict)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -69,6 +71,7 @@ class Services:
                 limiter=limiter,
                 leases=LeaseKeeper(limiter, billing.lease_ttl_seconds),
                 metering=Metering(Wallet(db, hold_ttl_seconds=billing.hold_ttl_seconds), billing),
+                key_cache=KeyCache(settings.server.key_cache_seconds),
             )
             services._background.append(asyncio.create_task(services.metering.sweep_forever()))
             stack.pop_all()

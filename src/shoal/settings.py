@@ -36,6 +36,10 @@ class ServerSettings(_Section):
     max_body_bytes: int = 25 * 1024 * 1024
     """Largest request body accepted (TTS references carry audio); larger bodies get 413."""
     log_level: str = "info"
+    key_cache_seconds: float = Field(5.0, ge=0)
+    """How long a verified key's settings are reused without asking the database. Changes made through
+    the admin API apply at once on the replica that made them; elsewhere (other replicas, the CLI)
+    within this time. 0 looks every key up on every request."""
 
 
 class ModelRoute(_Section):

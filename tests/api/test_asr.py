@@ -18,10 +18,11 @@ import httpx
 import msgpack
 import pytest
 import pytest_asyncio
+from sqlalchemy import func, select
 
 from shoal.audio.decode import windows
-from shoal.billing.usage import MemoryUsageRecorder, UsageEvent
 from shoal.services import Services
+from shoal.storage.db.tables import usage_records
 from tests.asr_helpers import (
     CONTAINERS,
     Speech,
@@ -103,21 +104,31 @@ async def short(client: httpx.AsyncClient, speech_cache: dict[str, Speech]) -> S
     return await speak(client, speech_cache, SHORT)
 
 
-def usage_mark(services: Services) -> UsageEvent | None:
-    """The latest usage event so far, to find the ones a request adds (see ``usage_since``)."""
-    assert isinstance(services.usage, MemoryUsageRecorder)
-    return services.usage.events[-1] if services.usage.events else None
+async def usage_mark(services: Services) -> int:
+    """The id of the latest usage record so far, to find the ones a request adds (see ``usage_since``)."""
+    async with services.db.read() as connection:
+        latest = (await connection.execute(select(func.max(usage_records.c.id)))).scalar_one()
+    return int(latest or 0)
 
 
-def usage_since(services: Services, mark: UsageEvent | None) -> list[UsageEvent]:
-    assert isinstance(services.usage, MemoryUsageRecorder)
-    events = list(services.usage.events)
-    if mark is None:
-        return events
-    for index in range(len(events) - 1, -1, -1):
-        if events[index] is mark:
-            return events[index + 1 :]
-    raise AssertionError("the mark fell out of the usage recorder")
+async def usage_since(services: Services, mark: int) -> list[dict[str, Any]]:
+    """The usage records written after ``mark``, oldest first. A request's record is written when it
+    settles, at the latest when the response has been sent: read only after consuming the response."""
+    async with services.db.read() as connection:
+        rows = await connection.execute(
+            select(usage_records).where(usage_records.c.id > mark).order_by(usage_records.c.id)
+        )
+        return [dict(row) for row in rows.mappings()]
+
+
+def assert_stt_record(record: dict[str, Any], response: httpx.Response) -> None:
+    """One completed transcription, billed to the test key, for the request that ``response`` answers."""
+    assert record["request_id"] == response.headers["x-request-id"]
+    assert record["kind"] == "stt" and record["unit"] == "audio_seconds", record
+    assert record["outcome"] == "completed", record
+    assert record["model"] == "whisper-base", record  # whisper-1 is an alias of the default model
+    assert record["key_id"] and record["account_id"] == "default", record
+    assert record["cost_nanos"] > 0, record
 
 
 async def fish_asr(
@@ -345,21 +356,21 @@ async def test_openai_json_text_and_srt_each_metered_once_and_alike(
     client: httpx.AsyncClient, services: Services, sentence: Speech
 ) -> None:
     """Each format rendered right, and one usage event per request, the same whatever the format."""
-    quantities = []
+    records = []
     for response_format, check in (("json", check_json), ("text", check_text), ("srt", check_srt)):
-        mark = usage_mark(services)
+        mark = await usage_mark(services)
         response = await openai_asr(client, sentence.wav, response_format=response_format, language="en")
         assert response.status_code == 200, response.text
         check(response, sentence)
-        new = usage_since(services, mark)
+        new = await usage_since(services, mark)
         assert len(new) == 1, new
-        event = new[0]
-        assert event.kind == "stt" and event.unit == "audio_seconds" and event.completed
-        assert event.model == "whisper-base"  # whisper-1 is an alias of the default model
-        assert event.key_id is not None and event.account_id is not None
-        quantities.append(event.quantity)
-    assert quantities[0] == quantities[1] == quantities[2]
-    assert quantities[0] == pytest.approx(sentence.duration, abs=0.02)
+        assert_stt_record(new[0], response)
+        assert response.headers["x-shoal-billed-unit"] == "audio_seconds"
+        assert float(response.headers["x-shoal-billed-units"]) == pytest.approx(new[0]["units"], abs=0.01)
+        records.append(new[0])
+    assert records[0]["units"] == records[1]["units"] == records[2]["units"]
+    assert records[0]["cost_nanos"] == records[1]["cost_nanos"] == records[2]["cost_nanos"]
+    assert records[0]["units"] == pytest.approx(sentence.duration, abs=0.02)
 
 
 async def test_openai_vtt(client: httpx.AsyncClient, sentence: Speech) -> None:
@@ -423,7 +434,7 @@ async def test_openai_stream_deltas_then_done(
     client: httpx.AsyncClient, services: Services, sentence: Speech, short: Speech
 ) -> None:
     audio, _ = concatenate([short.wav, sentence.wav], silence_seconds=1.5, rate=16000)
-    mark = usage_mark(services)
+    mark = await usage_mark(services)
     response = await openai_asr(client, audio, stream="true", language="en")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/event-stream")
@@ -434,8 +445,10 @@ async def test_openai_stream_deltas_then_done(
     assert done["text"] == "".join(event["delta"] for event in deltas)
     assert wer(f"{SHORT} {SENTENCE}", done["text"]) <= 0.1, done["text"]
     assert done["usage"]["type"] == "duration"
-    new = usage_since(services, mark)
-    assert len(new) == 1 and new[0].kind == "stt" and new[0].completed
+    new = await usage_since(services, mark)  # settled when the stream ended; the body is read by now
+    assert len(new) == 1, new
+    assert_stt_record(new[0], response)
+    assert new[0]["units"] == pytest.approx(decode(audio).duration, abs=0.02)
 
 
 async def test_openai_translation_of_english_audio(client: httpx.AsyncClient, sentence: Speech) -> None:
@@ -472,7 +485,7 @@ def bad_uploads(sentence: Speech) -> dict[str, bytes]:
 async def test_fish_rejects_what_is_not_audio(
     client: httpx.AsyncClient, services: Services, sentence: Speech, name: str
 ) -> None:
-    mark = usage_mark(services)
+    mark = await usage_mark(services)
     data = bad_uploads(sentence)[name]
     response = await fish_asr(client, data, filename="upload.bin", mime="application/octet-stream")
     assert_fish_error(response, 400, FORMATS_HINT)
@@ -482,7 +495,7 @@ async def test_fish_rejects_what_is_not_audio(
         headers={"Content-Type": "application/msgpack"},
     )
     assert_fish_error(packed, 400, FORMATS_HINT)
-    assert usage_since(services, mark) == []  # refused uploads are not metered
+    assert await usage_since(services, mark) == []  # refused uploads are not metered
 
 
 async def test_a_wav_with_no_samples_is_rejected(client: httpx.AsyncClient, sentence: Speech) -> None:
@@ -641,7 +654,7 @@ async def test_long_audio_is_transcribed_in_windows_on_one_clock(
     original = settings.window_seconds
     settings.window_seconds = 30
     try:
-        mark = usage_mark(services)
+        mark = await usage_mark(services)
         response = await fish_asr(
             client, audio, filename="story.ogg", mime="audio/ogg", language="en", ignore_timestamps="false"
         )
@@ -671,8 +684,9 @@ async def test_long_audio_is_transcribed_in_windows_on_one_clock(
     story_wer = wer(" ".join(STORY), body["text"])
     print(f"\nlong audio: {duration:.1f} s in {len(cuts) + 1} windows, WER {story_wer:.1%}")
     assert story_wer <= 0.1
-    (event,) = usage_since(services, mark)
-    assert event.quantity == pytest.approx(duration, abs=0.1)
+    (record,) = await usage_since(services, mark)
+    assert_stt_record(record, response)
+    assert record["units"] == pytest.approx(duration, abs=0.1)
 
 
 async def test_segments_end_within_the_audio(

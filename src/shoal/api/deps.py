@@ -16,7 +16,7 @@ from starlette.requests import HTTPConnection
 
 from shoal.api.middleware import add_response_headers, on_request_end
 from shoal.api.status import limit_headers
-from shoal.auth.keys import ApiKey, touch_key, verify_secret
+from shoal.auth.keys import ApiKey, hash_secret, touch_key, verify_secret
 from shoal.errors import (
     AuthenticationFailed,
     ConcurrencyLimitExceeded,
@@ -67,7 +67,12 @@ def bearer_token(connection: HTTPConnection) -> str:
 async def authenticate(connection: HTTPConnection, services: Services) -> ApiKey:
     """The key behind a request's or a WebSocket handshake's bearer token, if it may be used."""
     secret = bearer_token(connection)
-    key = await verify_secret(services.db, secret)
+    digest = hash_secret(secret)
+    key = services.key_cache.get(digest)
+    if key is None:
+        key = await verify_secret(services.db, secret)
+        if key is not None:
+            services.key_cache.put(digest, key)
     if key is None:
         raise AuthenticationFailed("invalid API key: it is unknown or has been revoked")
     status = key.status()

@@ -255,6 +255,7 @@ async def keys_update(key_id: str, body: KeyChanges, _: AdminDep, services: Serv
         raise InvalidRequest(str(error)) from None
     if key is None:
         raise NotFound(f"key {key_id!r} not found")
+    services.key_cache.forget(key.id)
     return JSONResponse(key_json(key))
 
 
@@ -262,6 +263,7 @@ async def keys_update(key_id: str, body: KeyChanges, _: AdminDep, services: Serv
 async def keys_revoke(key_id: str, _: AdminDep, services: ServicesDep) -> JSONResponse:
     key = await _key_or_404(services, key_id)
     await revoke_key(services.db, key.id)
+    services.key_cache.forget(key.id)
     return JSONResponse(key_json(await _key_or_404(services, key.id)))
 
 

@@ -109,7 +109,8 @@ async def open_database(url: str, *, run_migrations: bool = True) -> Database:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(async_url(url), pool_pre_ping=True)
+    # A ping before each checkout guards against a restarted PostgreSQL; a SQLite file needs none.
+    engine = create_async_engine(async_url(url), pool_pre_ping=parsed.get_backend_name() != "sqlite")
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
     try:
