@@ -229,9 +229,8 @@ def main() -> None:
                 ("all of it", total),
             ):
                 p50, p99 = percentile(values, 50) * 1000, percentile(values, 99) * 1000
-                print(
-                    f"  {name}: p50 {p50:.2f} ms, p99 {p99:.2f} ms = {p50 / clause_p50:.1%} of the clause's synthesis"
-                )
+                share = p50 / clause_p50
+                print(f"  {name}: p50 {p50:.2f} ms, p99 {p99:.2f} ms = {share:.1%} of the clause's synthesis")
             print(
                 f"  GET /wallet/self/api-credit (authenticated, rate-limited): {wallet:.0f} req/s; "
                 f"GET /health (no auth): {health:.0f} req/s; ratio {wallet / health:.2f}"
