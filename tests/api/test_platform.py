@@ -530,3 +530,41 @@ async def test_abandoned_stream_bills_the_part_spoken_when_the_client_stopped_re
     key, secret = await new_key(services, credits="1")
     request_id = await abandon(app, secret, stop_reading=True)
     await assert_billed_in_part(services, key, request_id)
+
+
+@pytest.mark.parametrize("mode", ["sleep0", "block", "none"] * 4)
+async def test_zz_debug(app: FastAPI, services: Services, mode: str) -> None:
+    key, secret = await new_key(services, credits="1")
+    request_id = unique("dbg")
+    body = httpx.Request("POST", BASE_URL, json={"text": LONG_TEXT, "format": "pcm", "chunk_length": 100})
+    first_audio = asyncio.Event()
+    received = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        received += 1
+        if received == 1:
+            return {"type": "http.request", "body": body.read(), "more_body": False}
+        await first_audio.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if first_audio.is_set() and mode == "block":
+            await asyncio.Event().wait()
+        if mode == "sleep0":
+            await asyncio.sleep(0)
+        if message["type"] == "http.response.body" and message.get("body"):
+            first_audio.set()
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/v1/tts", "raw_path": b"/v1/tts", "query_string": b"", "root_path": "",
+        "headers": [
+            (b"host", b"shoal.test"), (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {secret}".encode()), (b"x-request-id", request_id.encode()),
+        ],
+        "client": ("127.0.0.1", 1234), "server": ("shoal.test", 80),
+    }  # fmt: skip
+    await app(scope, receive, send)
+    record = await usage_record(services, request_id)
+    print("\nMODE", mode, record["outcome"], record["units"], len(LONG_TEXT.encode()))

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from shoal.auth.keys import KeySpec, create_key
 from shoal.billing.accounts import create_account, get_account, top_up
@@ -22,7 +23,7 @@ from shoal.billing.usage import UsageEvent
 from shoal.billing.wallet import Hold, UsageLine, Wallet
 from shoal.errors import IdempotencyKeyReused, InsufficientCredit, MonthlyCapExceeded, NotFound
 from shoal.settings import BillingSettings
-from shoal.storage.db.database import Database
+from shoal.storage.db.database import Database, async_url
 from shoal.storage.db.tables import holds, key_spend, ledger, usage_records
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -482,7 +483,15 @@ async def test_metering_a_failed_request_charges_nothing(db: Database) -> None:
     assert await assert_books_balance(db, account) == 1000 * M
 
 
-async def test_usage_by_day_groups_by_utc_day_and_model(db: Database) -> None:
+async def far_from_utc(db: Database, database_url: str) -> Database:
+    """On PostgreSQL, a second engine whose sessions run at UTC+14: days must still be UTC days."""
+    if db.is_sqlite:
+        return db
+    settings = {"server_settings": {"timezone": "Pacific/Kiritimati"}}
+    return Database(create_async_engine(async_url(database_url), connect_args=settings))
+
+
+async def test_usage_by_day_groups_by_utc_day_and_model(db: Database, database_url: str) -> None:
     account, key, other_key = new_id(), new_id(), new_id()
     day = date(2031, 3, 14)
 
@@ -508,16 +517,22 @@ async def test_usage_by_day_groups_by_utc_day_and_model(db: Database) -> None:
                 )
             )  # fmt: skip
     end = day + timedelta(days=1)
-    by_key = await usage_by_day(db, start=day, end=end, key_id=key)
-    assert [(row.day, row.model, row.requests, row.units, row.cost_nanos) for row in by_key] == [
-        (day, "alpha", 2, 150.0, 3 * M),
-        (day, "beta", 1, 10.0, 4 * M),
-        (end, "alpha", 1, 7.0, 8 * M),
-    ]
-    by_account = await usage_by_day(db, start=day, end=end, account_id=account)
-    assert [(row.day, row.model, row.requests, row.cost_nanos) for row in by_account] == [
-        (day, "alpha", 2, 3 * M),
-        (day, "beta", 1, 4 * M),
-        (end, "alpha", 2, 24 * M),
-    ]
-    assert await usage_by_day(db, start=day, end=end, key_id=new_id()) == []
+    far = await far_from_utc(db, database_url)
+    try:
+        for reader in (db, far):
+            by_key = await usage_by_day(reader, start=day, end=end, key_id=key)
+            assert [(row.day, row.model, row.requests, row.units, row.cost_nanos) for row in by_key] == [
+                (day, "alpha", 2, 150.0, 3 * M),
+                (day, "beta", 1, 10.0, 4 * M),
+                (end, "alpha", 1, 7.0, 8 * M),
+            ]
+            by_account = await usage_by_day(reader, start=day, end=end, account_id=account)
+            assert [(row.day, row.model, row.requests, row.cost_nanos) for row in by_account] == [
+                (day, "alpha", 2, 3 * M),
+                (day, "beta", 1, 4 * M),
+                (end, "alpha", 2, 24 * M),
+            ]
+            assert await usage_by_day(reader, start=day, end=end, key_id=new_id()) == []
+    finally:
+        if far is not db:
+            await far.dispose()

@@ -8,7 +8,6 @@ await charge.settle()          # idempotent; also run by the request's cleanup
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -115,10 +114,12 @@ class Metering:
     async def sweep_forever(self, every_seconds: float = 60.0) -> None:
         """Release holds whose process died without settling them (run by every replica)."""
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 released = await self.wallet.sweep_expired()
                 if released:
                     log.info("released %d credit holds left by a stopped process", released)
+            except Exception:  # the database may be briefly away; the next round retries
+                log.warning("could not sweep expired credit holds", exc_info=True)
             await asyncio.sleep(every_seconds)
 
 

@@ -7,10 +7,14 @@ disagree still share one window.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from shoal.errors import Unavailable
 from shoal.limits.base import LeaseDecision, WindowDecision
 
 _NOW = """
@@ -64,6 +68,15 @@ return 1
 )
 
 
+@asynccontextmanager
+async def _unavailable_on_error() -> AsyncIterator[None]:
+    """Without Redis no limit can be enforced: refuse (503, retry later) rather than admit everyone."""
+    try:
+        yield
+    except RedisError as error:
+        raise Unavailable(f"the rate limiter is unavailable ({error}); retry soon", retry_after=2) from None
+
+
 class RedisLimiter:
     def __init__(self, url: str, *, namespace: str = "shoal") -> None:
         self._redis: Redis = Redis.from_url(url)
@@ -79,16 +92,18 @@ class RedisLimiter:
         await self._redis.ping()
 
     async def hit(self, key: str, limit: int, window: float) -> WindowDecision:
-        allowed, remaining, reset = await self._hit(
-            keys=[self._key("window", key)], args=[round(window * 1000), limit, uuid.uuid4().hex]
-        )
+        async with _unavailable_on_error():
+            allowed, remaining, reset = await self._hit(
+                keys=[self._key("window", key)], args=[round(window * 1000), limit, uuid.uuid4().hex]
+            )
         return WindowDecision(bool(allowed), limit, max(0, int(remaining)), int(reset) / 1000)
 
     async def acquire(self, key: str, limit: int, ttl: float) -> LeaseDecision:
         lease_id = uuid.uuid4().hex
-        granted, remaining = await self._acquire(
-            keys=[self._key("leases", key)], args=[round(ttl * 1000), limit, lease_id]
-        )
+        async with _unavailable_on_error():
+            granted, remaining = await self._acquire(
+                keys=[self._key("leases", key)], args=[round(ttl * 1000), limit, lease_id]
+            )
         return LeaseDecision(lease_id if granted else None, limit, int(remaining))
 
     async def renew(self, key: str, lease_ids: list[str], ttl: float) -> None:

@@ -190,15 +190,17 @@ class LiveSession:
                 clock = PlaybackClock()
                 continue
             assert isinstance(item, str)
-            params = dataclasses.replace(template, text=item)
-            # Each piece of text is billed on its own: a session runs only as long as credit lasts.
-            charge = await self._charge(synthesizer.model_for(params), item)
             try:
-                plan = synthesizer.plan(params)
+                plan = synthesizer.plan(dataclasses.replace(template, text=item))
             except NothingToSpeak:
                 self._unspoken -= len(item)
-                await charge.settle()
                 continue  # punctuation or tags alone: nothing to say
+            # Each piece of text is billed on its own: a session runs only as long as credit lasts.
+            try:
+                charge = await self._charge(plan.model, item)
+            except BaseException:
+                plan.release()
+                raise
             self._speaking.set()
             try:
                 async for samples in synthesizer.samples(plan, meter=charge, clock=clock):

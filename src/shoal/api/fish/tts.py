@@ -75,11 +75,12 @@ async def text_to_speech(
         body = TTSRequest.model_validate(raw)
     except ValidationError as error:
         return validation_error_response(error.errors(include_url=False, include_input=False))
-    params = to_params(body, model)
-    charge = await open_charge(
-        request, services, principal, "tts", synthesizer.model_for(params), len(params.text.encode())
-    )
-    plan = synthesizer.plan(params)
+    plan = synthesizer.plan(to_params(body, model))  # a bad request is refused before any money moves
+    try:
+        charge = await open_charge(request, services, principal, "tts", plan.model, len(body.text.encode()))
+    except BaseException:
+        plan.release()
+        raise
     return StreamingResponse(
         synthesizer.stream(plan, meter=charge),
         media_type=CONTENT_TYPES[plan.params.format],
