@@ -565,6 +565,11 @@ async def test_zz_debug(app: FastAPI, services: Services, mode: str) -> None:
         ],
         "client": ("127.0.0.1", 1234), "server": ("shoal.test", 80),
     }  # fmt: skip
-    await app(scope, receive, send)
+    import gc
+    gc.disable()
+    try:
+        await app(scope, receive, send)
+    finally:
+        gc.enable()
     record = await usage_record(services, request_id)
     print("\nMODE", mode, record["outcome"], record["units"], len(LONG_TEXT.encode()))
