@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from shoal.auth.cache import KeyCache
 from shoal.auth.keys import ApiKey
 
-
 CREATED = datetime(2026, 11, 22, tzinfo=UTC)
 
 
