@@ -8,8 +8,22 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from shoal.errors import InvalidRequest
 from shoal.storage.db.database import Database
 from shoal.storage.db.tables import usage_records
+
+MAX_DAYS = 366
+
+
+def date_range(start_date: date | None, end_date: date | None) -> tuple[date, date]:
+    """The range asked for: 30 days up to today (UTC) by default, at most a year."""
+    end = end_date or datetime.now(UTC).date()
+    start = start_date or end - timedelta(days=29)
+    if start > end:
+        raise InvalidRequest("start_date must not be after end_date")
+    if (end - start).days >= MAX_DAYS:
+        raise InvalidRequest(f"ask for at most {MAX_DAYS} days at once")
+    return start, end
 
 
 @dataclass(frozen=True, slots=True)

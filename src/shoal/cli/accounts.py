@@ -11,10 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shoal.api.platform.usage import date_range
 from shoal.billing.accounts import Account, TopUp, create_account, find_account, list_accounts, top_up
 from shoal.billing.money import credits_str, to_nanos
-from shoal.billing.reports import UsageRow, usage_by_day
+from shoal.billing.reports import UsageRow, date_range, usage_by_day
 from shoal.cli.options import ConfigFile, DataDir, run_with_db, settings_from
 from shoal.storage.db.database import Database
 

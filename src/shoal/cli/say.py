@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -13,8 +13,10 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from shoal.audio.types import AudioFormat
 from shoal.cli.options import ConfigFile, DataDir, settings_from
 from shoal.errors import ShoalError
-from shoal.pipeline.synthesize import SpeechParams, Synthesizer
 from shoal.settings import Settings
+
+if TYPE_CHECKING:
+    from shoal.pipeline.synthesize import SpeechParams
 
 _FORMATS = ("wav", "pcm", "mp3", "opus")
 
@@ -55,6 +57,8 @@ def say(
     if chosen not in _FORMATS:
         typer.echo(f"error: unknown format {chosen!r}; use one of {', '.join(_FORMATS)}", err=True)
         raise typer.Exit(2)
+    from shoal.pipeline.synthesize import SpeechParams  # loads the audio stack: only when speaking
+
     settings = settings_from(config, data_dir)
     params = SpeechParams(
         text=_read_text(text, input_file),
@@ -74,6 +78,7 @@ def say(
 
 async def _say(settings: Settings, params: SpeechParams, output: Path) -> None:
     from shoal.engines.registry import EngineRegistry
+    from shoal.pipeline.synthesize import Synthesizer
 
     engines = EngineRegistry.from_settings(settings)
     await engines.start()

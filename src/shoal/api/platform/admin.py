@@ -16,12 +16,12 @@ from sqlalchemy import select
 from starlette.responses import JSONResponse
 
 from shoal.api.deps import AdminDep, ServicesDep
-from shoal.api.platform.usage import date_range, usage_body
+from shoal.api.platform.usage import usage_body
 from shoal.auth.keys import ApiKey, KeySpec, Tier, find_key, list_keys, revoke_key, update_key
 from shoal.auth.provisioning import provision_key
 from shoal.billing.accounts import Account, create_account, find_account, list_accounts, top_up
 from shoal.billing.money import credits_str, to_nanos
-from shoal.billing.reports import usage_by_day
+from shoal.billing.reports import date_range, usage_by_day
 from shoal.errors import InvalidRequest, NotFound
 from shoal.storage.db.tables import ledger
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,23 +10,10 @@ from starlette.responses import JSONResponse
 
 from shoal.api.deps import PrincipalDep, ServicesDep
 from shoal.billing.money import credits_str
-from shoal.billing.reports import UsageRow, usage_by_day
-from shoal.errors import InvalidRequest, PermissionDenied
+from shoal.billing.reports import UsageRow, date_range, usage_by_day
+from shoal.errors import PermissionDenied
 
 router = APIRouter(tags=["Platform"])
-
-MAX_DAYS = 366
-
-
-def date_range(start_date: date | None, end_date: date | None) -> tuple[date, date]:
-    """The range asked for: 30 days up to today (UTC) by default, at most a year."""
-    end = end_date or datetime.now(UTC).date()
-    start = start_date or end - timedelta(days=29)
-    if start > end:
-        raise InvalidRequest("start_date must not be after end_date")
-    if (end - start).days >= MAX_DAYS:
-        raise InvalidRequest(f"ask for at most {MAX_DAYS} days at once")
-    return start, end
 
 
 def usage_body(rows: list[UsageRow], start: date, end: date) -> dict[str, Any]:
