@@ -87,6 +87,14 @@ async def empty_databases(
     await made.drop_all()
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def postgres_databases(postgres_url: str, tmp_path: Path) -> AsyncIterator[EmptyDatabases]:
+    """A maker of empty PostgreSQL databases, for tests of PostgreSQL alone."""
+    made = EmptyDatabases("postgresql", postgres_url, tmp_path)
+    yield made
+    await made.drop_all()
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def module_databases(
     module_database_backend: tuple[str, str | None], tmp_path_factory: pytest.TempPathFactory
@@ -131,11 +139,9 @@ def limiter_backend(request: pytest.FixtureRequest) -> tuple[str, str | None]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def limiter(limiter_backend: tuple[str, str | None]) -> AsyncIterator[Limiter]:
     _, redis_url = limiter_backend
-    made: MemoryLimiter | RedisLimiter
-    if redis_url is not None:
-        made = RedisLimiter(redis_url, namespace=unique("contract"))
-    else:
-        made = MemoryLimiter()
+    made: MemoryLimiter | RedisLimiter = (
+        MemoryLimiter() if redis_url is None else RedisLimiter(redis_url, namespace=unique("contract"))
+    )
     yield made
     await made.close()
 

@@ -45,12 +45,13 @@ async def test_keys_have_separate_windows(limiter: Limiter) -> None:
 async def test_window_admits_again_once_it_has_passed(limiter: Limiter) -> None:
     key, window = unique(), 0.4
     assert all([(await limiter.hit(key, 3, window)).allowed for _ in range(3)])
-    refused = await limiter.hit(key, 3, window)
-    assert not refused.allowed
+    for _ in range(10):  # refusals are not admissions: they must not keep the window full
+        refused = await limiter.hit(key, 3, window)
+        assert not refused.allowed
     await asyncio.sleep(refused.reset_after + 0.15)
-    again = await limiter.hit(key, 3, window)
-    assert again.allowed
-    assert again.remaining == 2
+    again = [await limiter.hit(key, 3, window) for _ in range(4)]
+    assert [d.allowed for d in again] == [True, True, True, False]
+    assert again[0].remaining == 2
 
 
 async def test_window_slides_rather_than_resetting(limiter: Limiter) -> None:
@@ -63,15 +64,6 @@ async def test_window_slides_rather_than_resetting(limiter: Limiter) -> None:
     await asyncio.sleep(0.75)  # the first three have left the window, the last two have not
     admitted = [(await limiter.hit(key, 5, window)).allowed for _ in range(5)]
     assert admitted == [True, True, True, False, False]
-
-
-async def test_refused_hits_do_not_count(limiter: Limiter) -> None:
-    key, window = unique(), 0.4
-    assert (await limiter.hit(key, 1, window)).allowed
-    for _ in range(20):
-        assert not (await limiter.hit(key, 1, window)).allowed
-    await asyncio.sleep(window + 0.15)
-    assert (await limiter.hit(key, 1, window)).allowed
 
 
 async def test_concurrent_hits_admit_exactly_limit(limiter: Limiter) -> None:
@@ -133,18 +125,18 @@ async def test_releasing_twice_or_an_unknown_lease_frees_nothing_more(limiter: L
 
 
 async def test_lease_not_renewed_expires_after_ttl(limiter: Limiter) -> None:
-    key, ttl = unique(), 0.5
+    key, ttl = unique(), 0.4
     assert (await limiter.acquire(key, 1, ttl)).lease_id is not None
     assert (await limiter.acquire(key, 1, ttl)).lease_id is None
-    await asyncio.sleep(ttl + 0.25)
+    await asyncio.sleep(ttl + 0.2)
     assert (await limiter.acquire(key, 1, ttl)).lease_id is not None
 
 
 async def test_renew_keeps_a_lease_past_its_ttl(limiter: Limiter) -> None:
-    key, ttl = unique(), 0.5
+    key, ttl = unique(), 0.4
     lease = await limiter.acquire(key, 1, ttl)
     assert lease.lease_id is not None
-    for _ in range(5):  # 1.0 s in all: twice the TTL
+    for _ in range(4):  # 0.64 s in all: well past the TTL
         await asyncio.sleep(ttl / 2.5)
         await limiter.renew(key, [lease.lease_id], ttl)
     assert (await limiter.acquire(key, 1, ttl)).lease_id is None
@@ -162,7 +154,7 @@ async def test_renewing_a_released_lease_does_not_bring_it_back(limiter: Limiter
 
 
 async def test_lease_keeper_holds_a_lease_across_several_ttls(limiter: Limiter) -> None:
-    key, ttl = unique(), 0.4
+    key, ttl = unique(), 0.3
     keeper = LeaseKeeper(limiter, ttl)
     try:
         lease, decision = await keeper.acquire(key, 1)
@@ -181,7 +173,7 @@ async def test_lease_keeper_holds_a_lease_across_several_ttls(limiter: Limiter) 
 
 
 async def test_lease_keeper_stops_renewing_what_it_released(limiter: Limiter) -> None:
-    key, ttl = unique(), 0.4
+    key, ttl = unique(), 0.3
     keeper = LeaseKeeper(limiter, ttl)
     try:
         kept, _ = await keeper.acquire(key, 2)

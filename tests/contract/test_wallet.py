@@ -7,11 +7,12 @@ of its own (uuid ids), so tests never see each other's money.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shoal.auth.keys import KeySpec, create_key
@@ -76,11 +77,11 @@ async def ledger_rows(db: Database, account_id: str) -> list[tuple[str, int, int
         return [(row.kind, row.amount_nanos, row.balance_after_nanos, row.reference) for row in rows]
 
 
-async def count(db: Database, table: object, **where: str) -> int:
+async def count(db: Database, table: Table, **where: str) -> int:
     async with db.read() as connection:
-        query = select(func.count()).select_from(table)  # type: ignore[arg-type]
+        query = select(func.count()).select_from(table)
         for column, value in where.items():
-            query = query.where(getattr(table, "c")[column] == value)
+            query = query.where(table.c[column] == value)
         return int((await connection.execute(query)).scalar_one())
 
 
@@ -98,7 +99,9 @@ async def spent(db: Database, key_id: str) -> int:
 async def test_reserve_lowers_the_balance_and_writes_a_hold(db: Database) -> None:
     account = await prepaid(db, 100 * M)
     key = new_id()
-    hold = await wallet(db).reserve(account_id=account, key_id=key, amount_nanos=30 * M, monthly_cap_nanos=None)
+    hold = await wallet(db).reserve(
+        account_id=account, key_id=key, amount_nanos=30 * M, monthly_cap_nanos=None
+    )
     assert hold.prepaid
     assert hold.amount_nanos == 30 * M
     assert hold.balance_after_nanos == 70 * M
@@ -111,7 +114,9 @@ async def test_reserve_lowers_the_balance_and_writes_a_hold(db: Database) -> Non
 async def test_settle_below_the_hold_refunds_the_rest(db: Database) -> None:
     account = await prepaid(db, 100 * M)
     purse = wallet(db)
-    hold = await purse.reserve(account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None)
+    hold = await purse.reserve(
+        account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None
+    )
     settled = await purse.settle(hold, 12 * M, None)
     assert settled is not None
     assert settled.cost_nanos == 12 * M
@@ -125,7 +130,9 @@ async def test_settle_below_the_hold_refunds_the_rest(db: Database) -> None:
 async def test_settle_at_exactly_the_hold_writes_no_release(db: Database) -> None:
     account = await prepaid(db, 100 * M)
     purse = wallet(db)
-    hold = await purse.reserve(account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None)
+    hold = await purse.reserve(
+        account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None
+    )
     settled = await purse.settle(hold, 30 * M, None)
     assert settled is not None and settled.cost_nanos == 30 * M
     assert [row[0] for row in await ledger_rows(db, account)] == ["topup", "hold"]
@@ -135,7 +142,9 @@ async def test_settle_at_exactly_the_hold_writes_no_release(db: Database) -> Non
 async def test_settle_above_the_hold_takes_the_extra_while_the_balance_lasts(db: Database) -> None:
     account = await prepaid(db, 100 * M)
     purse = wallet(db)
-    hold = await purse.reserve(account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None)
+    hold = await purse.reserve(
+        account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None
+    )
     settled = await purse.settle(hold, 45 * M, None)
     assert settled is not None
     assert settled.cost_nanos == 45 * M
@@ -148,7 +157,9 @@ async def test_settle_above_the_hold_takes_the_extra_while_the_balance_lasts(db:
 async def test_settle_above_the_hold_never_goes_below_zero(db: Database) -> None:
     account = await prepaid(db, 40 * M)
     purse = wallet(db)
-    hold = await purse.reserve(account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None)
+    hold = await purse.reserve(
+        account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None
+    )
     settled = await purse.settle(hold, 500 * M, line())
     assert settled is not None
     assert settled.cost_nanos == 40 * M  # the hold and what was left: no more
@@ -166,7 +177,9 @@ async def test_settle_above_the_hold_never_goes_below_zero(db: Database) -> None
 async def test_settling_twice_charges_once(db: Database) -> None:
     account = await prepaid(db, 100 * M)
     purse = wallet(db)
-    hold = await purse.reserve(account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None)
+    hold = await purse.reserve(
+        account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None
+    )
     assert await purse.settle(hold, 50 * M, line()) is not None
     assert await purse.settle(hold, 50 * M, line()) is None
     assert await purse.settle(hold, 0, None) is None
@@ -177,8 +190,12 @@ async def test_settling_twice_charges_once(db: Database) -> None:
 
 async def test_concurrent_settles_of_one_hold_charge_once(db: Database, replicas: list[Database]) -> None:
     account = await prepaid(db, 100 * M)
-    hold = await wallet(db).reserve(account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None)
-    results = await asyncio.gather(*[wallet(replica).settle(hold, 20 * M, line()) for replica in replicas * 3])
+    hold = await wallet(db).reserve(
+        account_id=account, key_id=new_id(), amount_nanos=30 * M, monthly_cap_nanos=None
+    )
+    results = await asyncio.gather(
+        *[wallet(replica).settle(hold, 20 * M, line()) for replica in replicas * 3]
+    )
     assert sum(result is not None for result in results) == 1
     assert await assert_books_balance(db, account) == 80 * M
     assert await count(db, usage_records, account_id=account) == 1
@@ -227,12 +244,12 @@ async def test_books_balance_through_a_mixed_sequence(db: Database) -> None:
         elif step == 7:
             await top_up(db, account, 9 * M)
         else:
-            try:
+            with contextlib.suppress(InsufficientCredit):
                 open_holds.append(
-                    await purse.reserve(account_id=account, key_id=key, amount_nanos=7 * M, monthly_cap_nanos=None)
+                    await purse.reserve(
+                        account_id=account, key_id=key, amount_nanos=7 * M, monthly_cap_nanos=None
+                    )
                 )
-            except InsufficientCredit:
-                pass
         await assert_books_balance(db, account)
     for hold in open_holds:
         await purse.settle(hold, M, None)
@@ -295,7 +312,9 @@ async def test_a_single_request_above_the_cap_is_refused(db: Database) -> None:
     account = await prepaid(db, 100 * M)
     key = new_id()
     with pytest.raises(MonthlyCapExceeded):
-        await wallet(db).reserve(account_id=account, key_id=key, amount_nanos=11 * M, monthly_cap_nanos=10 * M)
+        await wallet(db).reserve(
+            account_id=account, key_id=key, amount_nanos=11 * M, monthly_cap_nanos=10 * M
+        )
     assert await spent(db, key) == 0
     assert await assert_books_balance(db, account) == 100 * M
 
@@ -313,7 +332,7 @@ async def test_monthly_cap_holds_under_concurrency(db: Database, replicas: list[
             return False
         return True
 
-    results = await asyncio.gather(*[attempt(number) for number in range(40)])
+    results = await asyncio.gather(*[attempt(number) for number in range(30)])
     assert sum(results) == 10
     assert await spent(db, key) == 20 * M
     assert await assert_books_balance(db, account) == 980 * M
@@ -363,7 +382,9 @@ async def expired_holds(db: Database, account: str, amounts: list[int]) -> list[
 
 async def test_sweep_releases_expired_holds(db: Database) -> None:
     account = await prepaid(db, 100 * M)
-    live = await wallet(db).reserve(account_id=account, key_id=new_id(), amount_nanos=10 * M, monthly_cap_nanos=None)
+    live = await wallet(db).reserve(
+        account_id=account, key_id=new_id(), amount_nanos=10 * M, monthly_cap_nanos=None
+    )
     stale = await expired_holds(db, account, [20 * M, 30 * M])
     assert await assert_books_balance(db, account) == 40 * M
     assert await wallet(db).sweep_expired() == 2
@@ -429,7 +450,10 @@ async def test_idempotency_keys_belong_to_one_account(db: Database) -> None:
 async def test_concurrent_identical_top_ups_add_once(db: Database, replicas: list[Database]) -> None:
     account = await prepaid(db, 0)
     results = await asyncio.gather(
-        *[top_up(replicas[n % len(replicas)], account, 40 * M, idempotency_key="retry-storm") for n in range(16)]
+        *[
+            top_up(replicas[n % len(replicas)], account, 40 * M, idempotency_key="retry-storm")
+            for n in range(16)
+        ]
     )
     assert len({result.id for result in results}) == 1
     assert sum(not result.replayed for result in results) == 1
@@ -440,7 +464,9 @@ async def test_concurrent_identical_top_ups_add_once(db: Database, replicas: lis
 async def test_top_up_makes_an_unmetered_account_prepaid(db: Database) -> None:
     account = (await create_account(db, name="converted", prepaid=False, account_id=new_id())).id
     await top_up(db, account, 3 * M)
-    hold = await wallet(db).reserve(account_id=account, key_id=new_id(), amount_nanos=2 * M, monthly_cap_nanos=None)
+    hold = await wallet(db).reserve(
+        account_id=account, key_id=new_id(), amount_nanos=2 * M, monthly_cap_nanos=None
+    )
     assert hold.prepaid
     assert await assert_books_balance(db, account) == M
 
@@ -456,9 +482,14 @@ async def test_metering_open_record_settle_and_report(db: Database) -> None:
     # 1000 bytes at 15 credits per million, 20 % off: 0.012 credits held
     assert charge.quote.cost_nanos == 12 * M
     assert charge.reserved.balance_nanos == 988 * M
-    charge.record(UsageEvent(kind="tts", model="contract-voice", quantity=400, unit="utf8_bytes", outcome="cancelled"))
+    charge.record(
+        UsageEvent(kind="tts", model="contract-voice", quantity=400, unit="utf8_bytes", outcome="cancelled")
+    )
     settled = await charge.settle()
-    assert settled.cost_nanos == PriceList(BillingSettings()).quote("tts", "contract-voice", 400, 2000).cost_nanos
+    assert (
+        settled.cost_nanos
+        == PriceList(BillingSettings()).quote("tts", "contract-voice", 400, 2000).cost_nanos
+    )
     assert settled.cost_nanos == 4_800_000
     assert settled.balance_nanos == 1000 * M - 4_800_000
     assert (await charge.settle()) == settled  # settling again answers the same and charges nothing
@@ -469,14 +500,18 @@ async def test_metering_open_record_settle_and_report(db: Database) -> None:
         ("contract-voice", "tts", "utf8_bytes", 1, 400.0, 4_800_000)
     ]
     async with db.read() as connection:
-        record = (await connection.execute(select(usage_records).where(usage_records.c.key_id == key.id))).one()
+        record = (
+            await connection.execute(select(usage_records).where(usage_records.c.key_id == key.id))
+        ).one()
     assert (record.request_id, record.outcome, record.discount_bp) == ("req-meter", "cancelled", 2000)
 
 
 async def test_metering_a_failed_request_charges_nothing(db: Database) -> None:
     account = await prepaid(db, 1000 * M)
     key, _ = await create_key(db, KeySpec(name="contract-fail", account_id=account))
-    charge = await Metering(wallet(db), BillingSettings()).open(key, "stt", "contract-asr", units=3600, request_id="r")
+    charge = await Metering(wallet(db), BillingSettings()).open(
+        key, "stt", "contract-asr", units=3600, request_id="r"
+    )
     assert charge.reserved.balance_nanos == 1000 * M - 360 * M  # an hour at 0.36 credits
     settled = await charge.settle()  # nothing recorded: the work never ran
     assert settled.cost_nanos == 0

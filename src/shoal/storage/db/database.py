@@ -7,6 +7,8 @@ write lock up front (``BEGIN IMMEDIATE``). PostgreSQL serves several replicas.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -99,10 +101,41 @@ def _migrate(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+_migration_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the latest revision (safe to run from several replicas at once)."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_migrate)
+    """Bring the schema to the latest revision (safe to run from several processes or replicas at once).
+
+    Alembic keeps global state, so migrations in one process run one at a time. On SQLite the
+    migration takes the write lock up front (other processes wait out the busy timeout instead
+    of failing) and runs with foreign keys off, as table rebuilds in batch mode require.
+    """
+    loop = asyncio.get_running_loop()
+    sqlite = engine.dialect.name == "sqlite"
+    async with _migration_locks.setdefault(loop, asyncio.Lock()), engine.connect() as connection:
+        if sqlite:
+            await connection.run_sync(_driver_sql, "PRAGMA foreign_keys=OFF")
+            await connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        try:
+            async with connection.begin():
+                await connection.run_sync(_migrate)
+        finally:
+            if sqlite:
+                await connection.run_sync(_driver_sql, "PRAGMA foreign_keys=ON")
+
+
+def _driver_sql(connection: Connection, sql: str) -> None:
+    """Run ``sql`` on the driver's connection outside any transaction (where SQLite ignores pragmas)."""
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
 
 
 async def open_database(url: str, *, run_migrations: bool = True) -> Database:
