@@ -1,11 +1,12 @@
 """Proof across replicas (issue 3, item 12): money and limits hold with two servers sharing one store.
 
-Two real ``shoal serve`` processes share one PostgreSQL database and one Redis; keys are
-made with ``shoal keys create`` as an operator would. A prepaid account covering exactly
-50 requests is raced by 200 concurrent requests through both replicas; a starter-plan
-key is hammered through both; a 2-concurrent key has its slots held by streams on
-both replicas, and a killed client's slot frees itself on the other replica within
-two seconds. The ledger race is repeated on SQLite with one process and in-process limits.
+Two real ``shoal serve`` processes share one PostgreSQL database and one Redis. A prepaid
+key made with ``shoal keys create --credits`` (credit for exactly 50 requests) is raced by
+200 concurrent requests through both replicas; a starter-plan key is hammered through
+both; a 2-concurrent key has its slots held by slow streams on both replicas, and a killed
+client's slot frees itself on the other replica within two seconds. The ledger race is
+repeated on SQLite with one process and in-process limits. The books are read straight
+from the database.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from shoal.billing.money import credits_str, to_nanos
+from shoal.auth.keys import KeySpec
+from shoal.auth.provisioning import provision_key
+from shoal.billing.money import credits_str, to_credits, to_nanos
 from shoal.billing.pricing import PriceList
 from shoal.settings import BillingSettings, TTSSettings
 from shoal.storage.db.database import open_database
@@ -86,8 +89,18 @@ class Deployment:
     keys: dict[str, Key] = field(default_factory=dict)
 
 
-STARTER_KEY = ("--name", "replicas-rpm", "--plan", "starter", "--concurrency", "1000")
-"""The starter plan's 60 requests per minute; its 10 concurrent lifted so all 150 requests meet the window."""
+async def provision(db_url: str, specs: dict[str, tuple[KeySpec, int | None]]) -> dict[str, Key]:
+    """Keys made with the library, as the admin API does (name → spec and credits in nanocredits)."""
+    db = await open_database(db_url)
+    try:
+        made: dict[str, Key] = {}
+        for name, (spec, nanos) in specs.items():
+            credits = to_credits(nanos) if nanos is not None else None
+            key, secret = await provision_key(db, BillingSettings(), spec, credits=credits)
+            made[name] = Key(secret, key.id, key.account_id)
+        return made
+    finally:
+        await db.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -97,22 +110,23 @@ def replicas(
     """Two ``shoal serve`` processes on one PostgreSQL and one Redis, and the keys the tests use."""
     env = {**SERVER_ENV, "SHOAL_DATABASE_URL": postgres_url, "SHOAL_REDIS_URL": redis_url}
     dirs = [tmp_path_factory.mktemp(f"replica-{name}") for name in ("a", "b")]
-    affordable = credits_str(50 * HI_COST_NANOS)
-    with ThreadPoolExecutor(max_workers=5) as pool:
+    limited = {
+        # The starter plan's 60 requests per minute; its 10 concurrent lifted so all 150 meet the window.
+        "rpm": (KeySpec(name="replicas-rpm", plan="starter", concurrent_requests=1000), None),
+        "pair": (KeySpec(name="replicas-pair", concurrent_requests=2), None),
+    }
+    with ThreadPoolExecutor(max_workers=4) as pool:
         servers = [pool.submit(launch, data_dir, env=env) for data_dir in dirs]
-        keys = {
-            "ledger": pool.submit(
-                create_key, "--name", "replicas-ledger", "--credits", affordable, data_dir=dirs[0], env=env
-            ),
-            "rpm": pool.submit(create_key, *STARTER_KEY, data_dir=dirs[1], env=env),
-            "pair": pool.submit(
-                create_key, "--name", "replicas-pair", "--concurrency", "2", data_dir=dirs[0], env=env
-            ),
-        }
+        # The operator's way: `shoal keys create --credits` gives the key a prepaid account of its own.
+        ledger = pool.submit(
+            create_key, "--name", "replicas-ledger", "--credits", credits_str(50 * HI_COST_NANOS),
+            data_dir=dirs[0], env=env,
+        )  # fmt: skip
+        keys = pool.submit(asyncio.run, provision(postgres_url, limited))
     started = [server.result()[1] for server in servers if server.exception() is None]
     try:
         urls = [server.result()[0] for server in servers]  # raises if one did not start
-        yield Deployment(urls, postgres_url, {name: key.result() for name, key in keys.items()})
+        yield Deployment(urls, postgres_url, {"ledger": ledger.result(), **keys.result()})
     finally:
         for process in started:
             stop(process)
@@ -122,12 +136,12 @@ def replicas(
 def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """One ``shoal serve`` on its data dir's SQLite database, limits in process (no Redis)."""
     data_dir = tmp_path_factory.mktemp("single-sqlite")
-    key = create_key(
-        "--name", "sqlite-ledger", "--credits", credits_str(25 * HI_COST_NANOS), data_dir=data_dir, env={}
-    )
     base_url, process, _log = launch(data_dir, env=SERVER_ENV)
     try:
-        yield Deployment([base_url], f"sqlite:///{(data_dir / 'shoal.db').resolve()}", {"ledger": key})
+        db_url = f"sqlite:///{(data_dir / 'shoal.db').resolve()}"
+        spec = KeySpec(name="sqlite-ledger")
+        keys = asyncio.run(provision(db_url, {"ledger": (spec, 25 * HI_COST_NANOS)}))
+        yield Deployment([base_url], db_url, keys)
     finally:
         stop(process)
 
@@ -172,7 +186,7 @@ async def read_books(db_url: str, key: Key) -> Books:
                 ledger_kinds=await counts(
                     "SELECT kind, COUNT(*) FROM ledger WHERE account_id = :a GROUP BY kind", a=account
                 ),
-                open_holds=await one("SELECT COUNT(*) FROM holds WHERE account_id = :a", a=account),
+                open_holds=await one("SELECT COUNT(*) FROM holds WHERE key_id = :k", k=key_id),
                 outcomes=await counts(
                     "SELECT outcome, COUNT(*) FROM usage_records WHERE key_id = :k GROUP BY outcome", k=key_id
                 ),
@@ -345,10 +359,10 @@ class SlowStream:
         )  # fmt: skip
         assert process.stdout is not None
         lines = []
-        while (line := process.stdout.readline().rstrip("\r\n")) or not lines:
-            if not line and process.poll() is not None:
+        for line in process.stdout:  # the response head, then a blank line (or EOF if it died)
+            if not line.strip():
                 break
-            lines.append(line)
+            lines.append(line.rstrip("\r\n"))
         if not lines or not lines[0].startswith("HTTP/1.1 "):
             process.kill()
             process.wait()
