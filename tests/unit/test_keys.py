@@ -496,11 +496,17 @@ async def test_listed_times_are_timezone_aware(db: Database) -> None:
     assert listed.created_at == key.created_at
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: create_key returns models unstripped while it stores them stripped"
-)
 async def test_created_models_match_what_is_stored(db: Database) -> None:
     key, secret = await make(db, models=("piper ", " piper", ""))
     found = await verify_secret(db, secret)
     assert found is not None and found.models == ("piper",)
     assert key.models == found.models
+
+
+async def test_a_naive_expiry_is_taken_as_utc(db: Database) -> None:
+    naive = datetime(2030, 1, 1)  # what a caller parsing "2030-01-01" may pass
+    key, secret = await make(db, expires_at=naive)
+    found = await verify_secret(db, secret)
+    assert found is not None and found.expires_at == naive.replace(tzinfo=UTC)  # read back as UTC
+    assert key.expires_at == found.expires_at
+    assert key.status() == "active"

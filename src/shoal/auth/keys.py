@@ -77,7 +77,8 @@ class ApiKey:
             return "revoked"
         if self.disabled:
             return "disabled"
-        if self.expires_at is not None and self.expires_at <= (now or now_utc()):
+        expires_at = aware(self.expires_at)
+        if expires_at is not None and expires_at <= (now or now_utc()):
             return "expired"
         return "active"
 
@@ -106,8 +107,12 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def clean_models(models: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({model.strip() for model in models if model.strip()}))
+
+
 def _models_column(models: tuple[str, ...]) -> str:
-    return "\n".join(sorted({model.strip() for model in models if model.strip()}))
+    return "\n".join(clean_models(models))
 
 
 def _row_to_key(row: Any) -> ApiKey:
@@ -155,8 +160,8 @@ async def create_key(db: Database, spec: KeySpec, *, default_plan: str = "pro") 
         plan=spec.plan or default_plan,
         requests_per_minute=spec.requests_per_minute,
         concurrent_requests=spec.concurrent_requests,
-        models=tuple(sorted(set(spec.models))),
-        expires_at=spec.expires_at,
+        models=clean_models(spec.models),
+        expires_at=aware(spec.expires_at),  # a time without a zone is UTC
         discount_bp=spec.discount_bp,
         monthly_cap_nanos=spec.monthly_cap_nanos,
     )
@@ -244,6 +249,8 @@ async def update_key(db: Database, key_id: str, changes: Mapping[str, Any]) -> A
     )
     if "models" in values:
         values["models"] = _models_column(tuple(values["models"] or ()))
+    if values.get("expires_at") is not None:
+        values["expires_at"] = aware(values["expires_at"])
     if values:
         async with db.write() as connection:
             await connection.execute(update(api_keys).where(api_keys.c.id == key.id).values(**values))
