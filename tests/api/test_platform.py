@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -39,7 +40,9 @@ BASE_URL = "http://shoal.test"
 TTS_PRICE = Decimal("15") / 1_000_000  # credits per UTF-8 byte (Fish's list price)
 NANOS = 1_000_000_000
 RESET = re.compile(r"^(\d+ms|\d+(\.\d+)?s|\d+m\d+s)$")
-LONG_TEXT = " ".join(f"This is sentence number {n}, spoken to test an abandoned stream." for n in range(1, 41))
+LONG_TEXT = " ".join(
+    f"This is sentence number {n}, spoken to test an abandoned stream." for n in range(1, 41)
+)
 
 
 def unique(prefix: str) -> str:
@@ -70,7 +73,7 @@ async def transcribe(http: httpx.AsyncClient, wav: bytes, response_format: str =
     return await http.post(
         "/v1/audio/transcriptions",
         files={"file": ("speech.wav", wav, "audio/wav")},
-        data={"model": "whisper-1", "response_format": response_format},
+        data={"model": "whisper-tiny.en", "response_format": response_format},
     )
 
 
@@ -180,9 +183,7 @@ async def test_balance_fields_in_openai_json(app: FastAPI, services: Services, w
     assert 49 < rich.json()["_remaining_credits"] < 50
 
 
-async def test_balance_fields_absent_for_unmetered_accounts(
-    client: httpx.AsyncClient, wav: bytes
-) -> None:
+async def test_balance_fields_absent_for_unmetered_accounts(client: httpx.AsyncClient, wav: bytes) -> None:
     response = await transcribe(client, wav, "json")
     assert response.status_code == 200
     assert "_balance_warning" not in response.json() and "_remaining_credits" not in response.json()
@@ -205,9 +206,7 @@ async def test_balance_fields_not_in_text_formats(
 # -- 429 -------------------------------------------------------------------------------------------
 
 
-async def test_requests_per_minute_429_on_both_surfaces(
-    app: FastAPI, services: Services, wav: bytes
-) -> None:
+async def test_requests_per_minute_429_on_both_surfaces(app: FastAPI, services: Services, wav: bytes) -> None:
     _, secret = await new_key(services, requests_per_minute=2)
     async with calling(app, secret) as http:
         allowed = [await http.get("/wallet/self/api-credit") for _ in range(2)]
@@ -457,7 +456,7 @@ async def test_usage_record_of_a_tts_request(app: FastAPI, services: Services) -
     assert record["outcome"] == "completed"
 
 
-async def abandon(app: FastAPI, secret: str, *, stop_reading: bool) -> str:
+async def abandon(app: FastAPI, services: Services, secret: str, *, stop_reading: bool) -> str:
     """Drive the app as uvicorn does (ASGI 2.3: ``http.disconnect`` from ``receive``) for a client that
     asks for a 40-sentence text, takes the first audio, and goes away; returns the request id.
 
@@ -466,8 +465,8 @@ async def abandon(app: FastAPI, secret: str, *, stop_reading: bool) -> str:
     """
     request_id = unique("abandoned")
     body = httpx.Request("POST", BASE_URL, json={"text": LONG_TEXT, "format": "pcm", "chunk_length": 100})
-    first_audio = asyncio.Event()
-    sent: list[dict[str, Any]] = []
+    gone = asyncio.Event()
+    sent: list[MutableMapping[str, Any]] = []
     received = 0
 
     async def receive() -> dict[str, Any]:
@@ -475,15 +474,17 @@ async def abandon(app: FastAPI, secret: str, *, stop_reading: bool) -> str:
         received += 1
         if received == 1:
             return {"type": "http.request", "body": body.read(), "more_body": False}
-        await first_audio.wait()
+        await gone.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
-        if first_audio.is_set() and stop_reading:
-            await asyncio.Event().wait()  # the socket's buffers are full: wait for a drain that never comes
+    async def send(message: MutableMapping[str, Any]) -> None:
+        audio = [m for m in sent if m["type"] == "http.response.body" and m.get("body")]
+        if audio and stop_reading:
+            gone.set()  # the client has stopped reading, then goes away,
+            await asyncio.Event().wait()  # while this send waits for the socket to drain
         sent.append(message)
-        if message["type"] == "http.response.body" and message.get("body"):
-            first_audio.set()
+        if message["type"] == "http.response.body" and message.get("body") and not stop_reading:
+            gone.set()  # the client goes away after the first audio, while the server synthesizes
 
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
@@ -497,7 +498,24 @@ async def abandon(app: FastAPI, secret: str, *, stop_reading: bool) -> str:
     await asyncio.wait_for(app(scope, receive, send), timeout=60)
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
     assert not any(message.get("more_body") is False for message in sent[1:])  # never finished
+    await engines_idle(app, services)
     return request_id
+
+
+async def engines_idle(app: FastAPI, services: Services) -> None:
+    """Wait until no TTS engine holds an admitted request (a generator left suspended is collected
+    and closed here, not after the event loop has gone), then until the engine thread has finished
+    the piece it was working on: one more request queues behind it."""
+    for _ in range(200):
+        if not any(engine.stats().admitted for engine in services.engines):
+            break
+        gc.collect()
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the abandoned request still holds an engine")
+    _, secret = await new_key(services)
+    async with calling(app, secret) as http:
+        assert (await tts(http)).status_code == 200
 
 
 async def assert_billed_in_part(services: Services, key: ApiKey, request_id: str) -> None:
@@ -514,62 +532,13 @@ async def assert_billed_in_part(services: Services, key: ApiKey, request_id: str
 
 async def test_abandoned_stream_bills_only_the_part_spoken(app: FastAPI, services: Services) -> None:
     key, secret = await new_key(services, credits="1")
-    request_id = await abandon(app, secret, stop_reading=False)
+    request_id = await abandon(app, services, secret, stop_reading=False)
     await assert_billed_in_part(services, key, request_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: when the disconnect cancels the response while it waits in send(), the body generator is "
-    "left suspended and the charge is settled (request cleanup) before the generator records its usage: "
-    "outcome 'failed', nothing billed for audio delivered",
-)
 async def test_abandoned_stream_bills_the_part_spoken_when_the_client_stopped_reading(
     app: FastAPI, services: Services
 ) -> None:
     key, secret = await new_key(services, credits="1")
-    request_id = await abandon(app, secret, stop_reading=True)
+    request_id = await abandon(app, services, secret, stop_reading=True)
     await assert_billed_in_part(services, key, request_id)
-
-
-@pytest.mark.parametrize("mode", ["sleep0", "block", "none"] * 4)
-async def test_zz_debug(app: FastAPI, services: Services, mode: str) -> None:
-    key, secret = await new_key(services, credits="1")
-    request_id = unique("dbg")
-    body = httpx.Request("POST", BASE_URL, json={"text": LONG_TEXT, "format": "pcm", "chunk_length": 100})
-    first_audio = asyncio.Event()
-    received = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        received += 1
-        if received == 1:
-            return {"type": "http.request", "body": body.read(), "more_body": False}
-        await first_audio.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if first_audio.is_set() and mode == "block":
-            await asyncio.Event().wait()
-        if mode == "sleep0":
-            await asyncio.sleep(0)
-        if message["type"] == "http.response.body" and message.get("body"):
-            first_audio.set()
-
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/v1/tts", "raw_path": b"/v1/tts", "query_string": b"", "root_path": "",
-        "headers": [
-            (b"host", b"shoal.test"), (b"content-type", b"application/json"),
-            (b"authorization", f"Bearer {secret}".encode()), (b"x-request-id", request_id.encode()),
-        ],
-        "client": ("127.0.0.1", 1234), "server": ("shoal.test", 80),
-    }  # fmt: skip
-    import gc
-    gc.disable()
-    try:
-        await app(scope, receive, send)
-    finally:
-        gc.enable()
-    record = await usage_record(services, request_id)
-    print("\nMODE", mode, record["outcome"], record["units"], len(LONG_TEXT.encode()))

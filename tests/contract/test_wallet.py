@@ -22,7 +22,13 @@ from shoal.billing.pricing import PriceList, Quote
 from shoal.billing.reports import usage_by_day
 from shoal.billing.usage import UsageEvent
 from shoal.billing.wallet import Hold, UsageLine, Wallet
-from shoal.errors import IdempotencyKeyReused, InsufficientCredit, MonthlyCapExceeded, NotFound
+from shoal.errors import (
+    IdempotencyKeyReused,
+    InsufficientCredit,
+    InvalidRequest,
+    MonthlyCapExceeded,
+    NotFound,
+)
 from shoal.settings import BillingSettings
 from shoal.storage.db.database import Database, async_url
 from shoal.storage.db.tables import holds, key_spend, ledger, usage_records
@@ -461,14 +467,13 @@ async def test_concurrent_identical_top_ups_add_once(db: Database, replicas: lis
     assert [row[0] for row in await ledger_rows(db, account)] == ["topup"]
 
 
-async def test_top_up_makes_an_unmetered_account_prepaid(db: Database) -> None:
-    account = (await create_account(db, name="converted", prepaid=False, account_id=new_id())).id
-    await top_up(db, account, 3 * M)
-    hold = await wallet(db).reserve(
-        account_id=account, key_id=new_id(), amount_nanos=2 * M, monthly_cap_nanos=None
-    )
-    assert hold.prepaid
-    assert await assert_books_balance(db, account) == M
+async def test_a_top_up_of_an_unmetered_account_is_refused_and_changes_nothing(db: Database) -> None:
+    account = (await create_account(db, name="operator-own", prepaid=False, account_id=new_id())).id
+    with pytest.raises(InvalidRequest, match="unmetered"):
+        await top_up(db, account, 3 * M)
+    found = await get_account(db, account)
+    assert found is not None and not found.prepaid and found.balance_nanos == 0
+    assert await ledger_rows(db, account) == []
 
 
 # --- metering end to end, and usage reports ------------------------------------------------------

@@ -145,13 +145,15 @@ def validate_spec(tier: str, discount_bp: int, monthly_cap_nanos: int | None) ->
         raise ValueError("monthly cap must not be negative")
 
 
-async def create_key(db: Database, spec: KeySpec, *, default_plan: str = "pro") -> tuple[ApiKey, str]:
+async def create_key(
+    db: Database, spec: KeySpec, *, default_plan: str = "pro", key_id: str | None = None
+) -> tuple[ApiKey, str]:
     """Create a key; returns it and its secret, which is never stored or shown again."""
     validate_spec(spec.tier, spec.discount_bp, spec.monthly_cap_nanos)
     await ensure_account(db, spec.account_id)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
-        id=uuid.uuid4().hex,
+        id=key_id or uuid.uuid4().hex,
         account_id=spec.account_id,
         name=spec.name,
         prefix=secret[:_SHOWN_PREFIX_CHARS],

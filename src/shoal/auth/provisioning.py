@@ -5,10 +5,19 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
+from sqlalchemy.exc import IntegrityError
+
 from shoal.auth.keys import ApiKey, KeySpec, create_key
-from shoal.billing.accounts import create_account, find_account, top_up
+from shoal.billing.accounts import (
+    DEFAULT_ACCOUNT,
+    create_account_once,
+    ensure_account,
+    find_account,
+    idempotent_id,
+    top_up,
+)
 from shoal.billing.money import to_nanos
-from shoal.errors import InvalidRequest, NotFound
+from shoal.errors import Conflict, InvalidRequest, NotFound
 from shoal.settings import BillingSettings
 from shoal.storage.db.database import Database
 
@@ -32,18 +41,29 @@ async def provision_key(
     if credits is not None and credits < 0:
         raise InvalidRequest("credits must not be negative")
     if account is not None:
+        if account == DEFAULT_ACCOUNT:
+            await ensure_account(db, DEFAULT_ACCOUNT)  # exists from the first key on; may not yet
         found = await find_account(db, account)
         if found is None:
             raise NotFound(f"account {account!r} does not exist; create it first")
         account_id = found.id
     elif credits is not None:
-        account_id = (await create_account(db, name=spec.name, prepaid=True)).id
+        own, _ = await create_account_once(db, name=spec.name, prepaid=True, idempotency_key=idempotency_key)
+        account_id = own.id
     else:
         account_id = spec.account_id
     if credits:
         await top_up(
             db, account_id, to_nanos(credits), idempotency_key=idempotency_key, note=f"key {spec.name}"
         )
-    return await create_key(
-        db, dataclasses.replace(spec, account_id=account_id), default_plan=billing.default_plan
-    )
+    spec = dataclasses.replace(spec, account_id=account_id)
+    key_id = idempotent_id("key", idempotency_key) if idempotency_key is not None else None
+    try:
+        return await create_key(db, spec, default_plan=billing.default_plan, key_id=key_id)
+    except IntegrityError:
+        if key_id is None:
+            raise
+        raise Conflict(
+            f"this Idempotency-Key already created key {key_id}; its secret was shown only once. "
+            "If it was lost, revoke that key and create a new one with a new Idempotency-Key"
+        ) from None

@@ -133,18 +133,17 @@ async def top_up(
             row = (
                 await connection.execute(
                     update(accounts)
-                    .where(accounts.c.id == account_id)
+                    .where(accounts.c.id == account_id, accounts.c.prepaid.is_(True))
                     .values(
                         balance_nanos=accounts.c.balance_nanos + amount_nanos,
                         topped_up_nanos=accounts.c.topped_up_nanos + amount_nanos,
-                        prepaid=True,
                         updated_at=now,
                     )
                     .returning(accounts.c.balance_nanos)
                 )
             ).first()
             if row is None:
-                raise NotFound(f"account {account_id!r} does not exist")
+                await _refuse_top_up(connection, account_id)
             balance = int(row.balance_nanos)
             await connection.execute(
                 insert(ledger).values(
@@ -168,6 +167,41 @@ async def top_up(
             raise
         return _replay(earlier, amount_nanos)
     return TopUp(topup_id, account_id, amount_nanos, balance, now)
+
+
+async def _refuse_top_up(connection: Any, account_id: str) -> None:
+    name = (await connection.execute(select(accounts.c.name).where(accounts.c.id == account_id))).scalar()
+    if name is None:
+        raise NotFound(f"account {account_id!r} does not exist")
+    raise InvalidRequest(
+        f"account {name!r} is unmetered: it keeps no balance, so credits cannot be added to it. "
+        "Give the customer a prepaid account instead (shoal accounts create NAME --credits N)"
+    )
+
+
+def idempotent_id(kind: str, idempotency_key: str) -> str:
+    """The id of the ``kind`` object a request with ``idempotency_key`` creates: a retry finds it."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"shoal:{kind}:{idempotency_key}").hex
+
+
+async def create_account_once(
+    db: Database, *, name: str, prepaid: bool, idempotency_key: str | None
+) -> tuple[Account, bool]:
+    """Create an account; with an idempotency key, a retry returns the first one. (account, created)."""
+    if idempotency_key is None:
+        return await create_account(db, name=name, prepaid=prepaid), True
+    account_id = idempotent_id("account", idempotency_key)
+    try:
+        return await create_account(db, name=name, prepaid=prepaid, account_id=account_id), True
+    except IntegrityError:
+        existing = await get_account(db, account_id)
+        if existing is None:
+            raise
+        if existing.name != name or existing.prepaid != prepaid:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key already created a different account; use a new key"
+            ) from None
+        return existing, False
 
 
 async def _earlier_topup(connection: Any, account_id: str, idempotency_key: str) -> Any:

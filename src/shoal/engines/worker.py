@@ -9,6 +9,7 @@ how many requests may wait; the surplus is refused at once with ``EngineBusy``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
 import queue
@@ -161,13 +162,14 @@ class _Work:
         if future is not None and future.cancelled():
             return  # nobody waits for it any more
         try:
-            result = self._function()
-        except BaseException as error:
-            if future is not None and loop is not None:
-                loop.call_soon_threadsafe(_settle, future, None, error)
-            return
-        if future is not None and loop is not None:
-            loop.call_soon_threadsafe(_settle, future, result, None)
+            result: Any = self._function()
+            error: BaseException | None = None
+        except BaseException as raised:
+            result, error = None, raised
+        if future is not None and loop is not None and not loop.is_closed():
+            # The loop may close between the check and the call (shutdown): then nobody waits.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

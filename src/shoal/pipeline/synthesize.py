@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -189,13 +189,14 @@ class Synthesizer:
 
     async def stream(
         self, plan: SynthesisPlan, progress: Progress | None = None, meter: UsageRecorder | None = None
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Encoded audio for ``plan``, piece by piece, through one continuous encoder."""
         output = self.output_for(plan.params)
-        async for samples in self.samples(plan, progress, meter):
-            data = output.write(samples)
-            if data:
-                yield data
+        async with contextlib.aclosing(self.samples(plan, progress, meter)) as pieces:
+            async for samples in pieces:
+                data = output.write(samples)
+                if data:
+                    yield data
         yield output.finish()
 
     async def samples(
@@ -204,7 +205,7 @@ class Synthesizer:
         progress: Progress | None = None,
         meter: UsageRecorder | None = None,
         clock: PlaybackClock | None = None,
-    ) -> AsyncIterator[dsp.Float]:
+    ) -> AsyncGenerator[dsp.Float, None]:
         """Float samples at the plan's output rate, the engines running a chunk ahead.
 
         ``clock`` may be shared by several plans that play back to back (a live turn).

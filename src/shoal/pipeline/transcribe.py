@@ -10,7 +10,7 @@ the result.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -137,7 +137,7 @@ class Transcriber:
         expected = info.declared_seconds or len(params.audio) / _LOWEST_BYTES_PER_SECOND
         return TranscriptionPlan(engine, job, ticket, meter, min(expected, self._settings.max_audio_seconds))
 
-    async def segments(self, plan: TranscriptionPlan) -> AsyncIterator[Segment]:
+    async def segments(self, plan: TranscriptionPlan) -> AsyncGenerator[Segment, None]:
         """Recognised segments in order; meters the decoded audio when done."""
         outcome: Outcome = "cancelled"
         try:

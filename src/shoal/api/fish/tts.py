@@ -15,6 +15,7 @@ from shoal.api.body import read_object
 from shoal.api.deps import PrincipalDep, ServicesDep, SynthesizerDep
 from shoal.api.fish.errors import validation_error_response
 from shoal.api.fish.schemas import TTSRequest
+from shoal.api.middleware import on_request_end
 from shoal.audio.types import CONTENT_TYPES
 from shoal.pipeline.synthesize import SpeechParams
 
@@ -81,8 +82,12 @@ async def text_to_speech(
     except BaseException:
         plan.release()
         raise
+    stream = synthesizer.stream(plan, meter=charge)
+    # A client that stops reading and then leaves cancels the response while the stream waits in
+    # send(); closing it here (before the charge settles) reports the part spoken.
+    on_request_end(request, stream.aclose)
     return StreamingResponse(
-        synthesizer.stream(plan, meter=charge),
+        stream,
         media_type=CONTENT_TYPES[plan.params.format],
         headers={"Cache-Control": "no-store"},
         background=BackgroundTask(plan.release),

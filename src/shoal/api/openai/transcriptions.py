@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from shoal.api.billing import balance_fields, prepare_transcription, settled_headers
 from shoal.api.body import open_form, upload_bytes
 from shoal.api.deps import PrincipalDep, ServicesDep
+from shoal.api.middleware import on_request_end
 from shoal.api.openai.errors import validation_error_response
 from shoal.api.openai.languages import language_name
 from shoal.auth.keys import ApiKey
@@ -109,14 +111,15 @@ def _sse(event: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode()
 
 
-async def _events(transcriber: Transcriber, plan: TranscriptionPlan) -> AsyncIterator[bytes]:
+async def _events(transcriber: Transcriber, plan: TranscriptionPlan) -> AsyncGenerator[bytes, None]:
     """``transcript.text.delta`` per segment, then ``transcript.text.done``; an error event if it breaks."""
     texts: list[str] = []
     try:
-        async for segment in transcriber.segments(plan):
-            delta = segment.text if texts else segment.text.lstrip()
-            texts.append(delta)
-            yield _sse({"type": "transcript.text.delta", "delta": delta})
+        async with contextlib.aclosing(transcriber.segments(plan)) as segments:
+            async for segment in segments:
+                delta = segment.text if texts else segment.text.lstrip()
+                texts.append(delta)
+                yield _sse({"type": "transcript.text.delta", "delta": delta})
     except ShoalError as error:
         yield _sse({"type": "error", "error": {"message": error.message, "type": "server_error"}})
         return
@@ -159,8 +162,10 @@ async def _handle(request: Request, principal: ApiKey, services: Services, task:
         ),
     )
     if form.stream:
+        events = _events(transcriber, plan)
+        on_request_end(request, events.aclose)  # a reader that left mid-stream is billed what was decoded
         return StreamingResponse(
-            _events(transcriber, plan),
+            events,
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             background=BackgroundTask(plan.ticket.release),

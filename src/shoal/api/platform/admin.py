@@ -19,7 +19,7 @@ from shoal.api.deps import AdminDep, ServicesDep
 from shoal.api.platform.usage import usage_body
 from shoal.auth.keys import ApiKey, KeySpec, Tier, find_key, list_keys, revoke_key, update_key
 from shoal.auth.provisioning import provision_key
-from shoal.billing.accounts import Account, create_account, find_account, list_accounts, top_up
+from shoal.billing.accounts import Account, create_account_once, find_account, list_accounts, top_up
 from shoal.billing.money import credits_str, to_nanos
 from shoal.billing.reports import date_range, usage_by_day
 from shoal.errors import InvalidRequest, NotFound
@@ -140,10 +140,13 @@ async def accounts_list(_: AdminDep, services: ServicesDep) -> JSONResponse:
 async def accounts_create(
     body: NewAccount, _: AdminDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    account = await create_account(services.db, name=body.name, prepaid=body.prepaid)
+    account, created = await create_account_once(
+        services.db, name=body.name, prepaid=body.prepaid, idempotency_key=idempotency_key
+    )
     if body.credits:
         await top_up(services.db, account.id, to_nanos(body.credits), idempotency_key=idempotency_key)
-    return JSONResponse(account_json(await _account_or_404(services, account.id)), status_code=201)
+    body_json = account_json(await _account_or_404(services, account.id))
+    return JSONResponse(body_json, status_code=201 if created else 200)
 
 
 @router.get("/accounts/{account_id}")
