@@ -182,7 +182,9 @@ async def test_migrations_produce_exactly_the_declared_schema(empty_databases: E
             assert "ck_accounts_balance_not_negative" in await connection.run_sync(checks)
         account = "floor"
         async with db.write() as connection:
-            await connection.execute(accounts.insert().values(id=account, name="f", created_at=CREATED))
+            await connection.execute(
+                accounts.insert().values(id=account, name="f", prepaid=True, created_at=CREATED)
+            )
         await top_up(db, account, 5)
         with pytest.raises(IntegrityError):
             async with db.write() as connection:
