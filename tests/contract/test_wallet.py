@@ -528,7 +528,7 @@ async def far_from_utc(db: Database, database_url: str) -> Database:
     if db.is_sqlite:
         return db
     settings = {"server_settings": {"timezone": "Pacific/Kiritimati"}}
-    return Database(create_async_engine(async_url(database_url), connect_args=settings))
+    return Database(create_async_engine(async_url(database_url), connect_args=settings), db.driver)
 
 
 async def test_usage_by_day_groups_by_utc_day_and_model(db: Database, database_url: str) -> None:
@@ -575,4 +575,4 @@ async def test_usage_by_day_groups_by_utc_day_and_model(db: Database, database_u
             assert await usage_by_day(reader, start=day, end=end, key_id=new_id()) == []
     finally:
         if far is not db:
-            await far.dispose()
+            await far.engine.dispose()  # the driver is the module's own

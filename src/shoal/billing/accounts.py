@@ -90,12 +90,20 @@ async def create_account(
     return Account(account_id, name, prepaid, 0, 0, now, now)
 
 
+_ACCOUNT_COLUMNS = ("id", "name", "prepaid", "balance_nanos", "topped_up_nanos", "created_at", "updated_at")
+_GET_ACCOUNT = f"SELECT {', '.join(_ACCOUNT_COLUMNS)} FROM accounts WHERE id = $1"
+
+
 async def get_account(db: Database, account_id: str) -> Account | None:
-    async with db.read() as connection:
-        row = (
-            (await connection.execute(select(accounts).where(accounts.c.id == account_id))).mappings().first()
-        )
-    return None if row is None else _row_to_account(row)
+    # On the driver: clients poll their balance, and this is the whole of that request's work.
+    row = await db.driver.fetchrow(_GET_ACCOUNT, account_id)
+    if row is None:
+        return None
+    values = dict(zip(_ACCOUNT_COLUMNS, row, strict=True))
+    for column in ("created_at", "updated_at"):
+        if isinstance(values[column], str):  # SQLite hands back text
+            values[column] = datetime.fromisoformat(values[column])
+    return _row_to_account(values)
 
 
 async def find_account(db: Database, ref: str) -> Account | None:

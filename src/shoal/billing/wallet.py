@@ -13,18 +13,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import case, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import func, select
 
 from shoal.billing.money import credits_str
 from shoal.billing.pricing import Quote
 from shoal.errors import InsufficientCredit, MonthlyCapExceeded, NotFound
 from shoal.storage.db.database import Database
-from shoal.storage.db.tables import accounts, holds, key_spend, ledger, usage_records
+from shoal.storage.db.driver import Transaction
+from shoal.storage.db.tables import holds, ledger
 
 Outcome = Literal["completed", "cancelled", "failed", "expired"]
 
@@ -60,71 +58,68 @@ class UsageLine:
     outcome: Outcome
 
 
+# Written once for both databases (SQLite ≥ 3.35 has RETURNING and upserts); see storage/db/driver.py.
+_SPEND = (
+    "INSERT INTO key_spend (key_id, month, spent_nanos) VALUES ($1, $2, $3) "
+    "ON CONFLICT (key_id, month) DO UPDATE SET spent_nanos = key_spend.spent_nanos + excluded.spent_nanos "
+    "WHERE key_spend.spent_nanos + excluded.spent_nanos <= $4 RETURNING spent_nanos"
+)
+_HOLD_BALANCE = (
+    "UPDATE accounts SET balance_nanos = CASE WHEN prepaid THEN balance_nanos - $2 ELSE balance_nanos END "
+    "WHERE id = $1 AND (NOT prepaid OR balance_nanos >= $2) RETURNING balance_nanos, prepaid"
+)
+_BALANCE = "SELECT balance_nanos FROM accounts WHERE id = $1"
+_LEDGER = (
+    "INSERT INTO ledger (account_id, kind, amount_nanos, balance_after_nanos, reference, key_id, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
+_HOLD = (
+    "INSERT INTO holds (id, account_id, key_id, month, amount_nanos, charged_balance, created_at, "
+    "expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+)
+_TAKE_HOLD = "DELETE FROM holds WHERE id = $1 RETURNING amount_nanos"
+_ADD_BALANCE = (
+    "UPDATE accounts SET balance_nanos = balance_nanos + $2, updated_at = $3 WHERE id = $1 "
+    "RETURNING balance_nanos"
+)
+_ADJUST_SPEND = "UPDATE key_spend SET spent_nanos = spent_nanos + $3 WHERE key_id = $1 AND month = $2"
+_USAGE = (
+    "INSERT INTO usage_records (created_at, request_id, account_id, key_id, model, kind, unit, units, "
+    "unit_price, discount_bp, cost_nanos, balance_after_nanos, outcome) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+)
+_NO_CAP = 2**62
+
+
 class Wallet:
     def __init__(self, db: Database, *, hold_ttl_seconds: float) -> None:
         self._db = db
         self._hold_ttl = timedelta(seconds=hold_ttl_seconds)
 
-    def _upsert(self) -> Any:
-        return pg_insert if self._db.engine.dialect.name == "postgresql" else sqlite_insert
-
     async def reserve(
         self, *, account_id: str, key_id: str, amount_nanos: int, monthly_cap_nanos: int | None
     ) -> Hold:
         """Hold ``amount_nanos`` for a request. Raises InsufficientCredit or MonthlyCapExceeded."""
+        if monthly_cap_nanos is not None and amount_nanos > monthly_cap_nanos:
+            raise MonthlyCapExceeded(self._cap_message(monthly_cap_nanos))
         now = _now()
         month = f"{now:%Y-%m}"
         hold_id = uuid.uuid4().hex
-        async with self._db.write() as connection:
-            await self._count_spend(connection, key_id, month, amount_nanos, monthly_cap_nanos)
-            row = (
-                await connection.execute(
-                    update(accounts)
-                    .where(
-                        accounts.c.id == account_id,
-                        (accounts.c.prepaid.is_(False)) | (accounts.c.balance_nanos >= amount_nanos),
-                    )
-                    .values(
-                        balance_nanos=case(
-                            (accounts.c.prepaid.is_(True), accounts.c.balance_nanos - amount_nanos),
-                            else_=accounts.c.balance_nanos,
-                        ),
-                    )
-                    .returning(accounts.c.balance_nanos, accounts.c.prepaid)
-                )
-            ).first()
+        cap = _NO_CAP if monthly_cap_nanos is None else monthly_cap_nanos
+        async with self._db.driver.transaction() as tx:
+            if await tx.fetchrow(_SPEND, key_id, month, amount_nanos, cap) is None:
+                raise MonthlyCapExceeded(self._cap_message(cap))
+            row = await tx.fetchrow(_HOLD_BALANCE, account_id, amount_nanos)
             if row is None:
-                await self._refuse(connection, account_id, amount_nanos)
+                await self._refuse(tx, account_id, amount_nanos)
             assert row is not None
-            prepaid = bool(row.prepaid)
-            balance = int(row.balance_nanos)
+            balance, prepaid = int(row[0]), bool(row[1])
             if prepaid and amount_nanos:
-                await self._entry(
-                    connection, account_id, "hold", -amount_nanos, balance, hold_id, key_id, now
-                )
-            await connection.execute(
-                insert(holds).values(
-                    id=hold_id, account_id=account_id, key_id=key_id, month=month, amount_nanos=amount_nanos,
-                    charged_balance=prepaid, created_at=now, expires_at=now + self._hold_ttl,
-                )
-            )  # fmt: skip
+                await tx.execute(_LEDGER, account_id, "hold", -amount_nanos, balance, hold_id, key_id, now)
+            await tx.execute(
+                _HOLD, hold_id, account_id, key_id, month, amount_nanos, prepaid, now, now + self._hold_ttl
+            )
         return Hold(hold_id, account_id, key_id, month, amount_nanos, prepaid, balance if prepaid else None)
-
-    async def _count_spend(
-        self, connection: AsyncConnection, key_id: str, month: str, amount: int, cap: int | None
-    ) -> None:
-        """Add to the key's spend this month, unless that passes its cap."""
-        if cap is not None and amount > cap:
-            raise MonthlyCapExceeded(self._cap_message(cap))
-        statement = self._upsert()(key_spend).values(key_id=key_id, month=month, spent_nanos=amount)
-        statement = statement.on_conflict_do_update(
-            index_elements=[key_spend.c.key_id, key_spend.c.month],
-            set_={"spent_nanos": key_spend.c.spent_nanos + amount},
-            where=(key_spend.c.spent_nanos + amount <= cap) if cap is not None else None,
-        )
-        result = await connection.execute(statement)
-        if result.rowcount == 0:
-            raise MonthlyCapExceeded(self._cap_message(cap or 0))
 
     @staticmethod
     def _cap_message(cap: int) -> str:
@@ -134,28 +129,14 @@ class Wallet:
         )
 
     @staticmethod
-    async def _refuse(connection: AsyncConnection, account_id: str, amount: int) -> None:
-        balance = (
-            await connection.execute(select(accounts.c.balance_nanos).where(accounts.c.id == account_id))
-        ).scalar()
-        if balance is None:
+    async def _refuse(tx: Transaction, account_id: str, amount: int) -> None:
+        row = await tx.fetchrow(_BALANCE, account_id)
+        if row is None:
             raise NotFound(f"account {account_id!r} does not exist")
         raise InsufficientCredit(
             f"insufficient credits: this request costs {credits_str(amount)} credits and the balance is "
-            f"{credits_str(int(balance))}; top up the account to continue"
+            f"{credits_str(int(row[0]))}; top up the account to continue"
         )
-
-    @staticmethod
-    async def _entry(
-        connection: AsyncConnection, account_id: str, kind: str, amount: int, balance: int,
-        reference: str, key_id: str | None, now: datetime,
-    ) -> None:  # fmt: skip
-        await connection.execute(
-            insert(ledger).values(
-                account_id=account_id, kind=kind, amount_nanos=amount, balance_after_nanos=balance,
-                reference=reference, key_id=key_id, created_at=now,
-            )
-        )  # fmt: skip
 
     async def settle(self, hold: Hold, cost_nanos: int, line: UsageLine | None) -> Settlement | None:
         """Charge ``cost_nanos`` against ``hold``: release what is left, or take more if it cost more.
@@ -165,80 +146,49 @@ class Wallet:
         is not charged again: the answer is then None.
         """
         now = _now()
-        async with self._db.write() as connection:
-            held = (
-                await connection.execute(
-                    delete(holds).where(holds.c.id == hold.id).returning(holds.c.amount_nanos)
-                )
-            ).first()
+        async with self._db.driver.transaction() as tx:
+            held = await tx.fetchrow(_TAKE_HOLD, hold.id)
             if held is None:  # already settled, or swept after its process died
                 return None
-            amount = int(held.amount_nanos)
+            amount = int(held[0])
             charged = cost_nanos
             balance: int | None = None
             if hold.prepaid:
-                charged, balance = await self._adjust(connection, hold, amount, cost_nanos, now)
+                charged, balance = await self._adjust(tx, hold, amount, cost_nanos, now)
             if charged != amount:
-                await connection.execute(
-                    update(key_spend)
-                    .where(key_spend.c.key_id == hold.key_id, key_spend.c.month == hold.month)
-                    .values(spent_nanos=key_spend.c.spent_nanos + (charged - amount))
-                )
+                await tx.execute(_ADJUST_SPEND, hold.key_id, hold.month, charged - amount)
             if line is not None:
-                await self._record(connection, hold, line, charged, balance, now)
+                quote = line.quote
+                await tx.execute(
+                    _USAGE, now, line.request_id, hold.account_id, hold.key_id, quote.model, quote.kind,
+                    quote.unit, float(quote.units), quote.unit_price, quote.discount_bp, charged, balance,
+                    line.outcome,
+                )  # fmt: skip
         return Settlement(charged, balance)
 
-    @staticmethod
-    async def _record(
-        connection: AsyncConnection, hold: Hold, line: UsageLine, charged: int, balance: int | None,
-        now: datetime,
-    ) -> None:  # fmt: skip
-        quote = line.quote
-        await connection.execute(
-            insert(usage_records).values(
-                created_at=now, request_id=line.request_id, account_id=hold.account_id, key_id=hold.key_id,
-                model=quote.model, kind=quote.kind, unit=quote.unit, units=quote.units,
-                unit_price=quote.unit_price, discount_bp=quote.discount_bp, cost_nanos=charged,
-                balance_after_nanos=balance, outcome=line.outcome,
-            )
-        )  # fmt: skip
-
     async def _adjust(
-        self, connection: AsyncConnection, hold: Hold, amount: int, cost: int, now: datetime
+        self, tx: Transaction, hold: Hold, amount: int, cost: int, now: datetime
     ) -> tuple[int, int]:
         """Move the difference between hold and cost; returns (charged, balance after)."""
         if cost <= amount:
             refund = amount - cost
-            row = (
-                await connection.execute(
-                    update(accounts)
-                    .where(accounts.c.id == hold.account_id)
-                    .values(balance_nanos=accounts.c.balance_nanos + refund, updated_at=now)
-                    .returning(accounts.c.balance_nanos)
-                )
-            ).one()
+            row = await tx.fetchrow(_ADD_BALANCE, hold.account_id, refund, now)
+            assert row is not None
             if refund:
-                await self._entry(
-                    connection, hold.account_id, "release", refund, int(row.balance_nanos), hold.id,
-                    hold.key_id, now,
-                )  # fmt: skip
-            return cost, int(row.balance_nanos)
-        balance = (
-            await connection.execute(
-                select(accounts.c.balance_nanos).where(accounts.c.id == hold.account_id).with_for_update()
-            )
-        ).scalar_one()
-        took = min(cost - amount, int(balance))
+                await tx.execute(
+                    _LEDGER, hold.account_id, "release", refund, int(row[0]), hold.id, hold.key_id, now
+                )
+            return cost, int(row[0])
+        found = await tx.fetchrow(_BALANCE + self._db.driver.for_update, hold.account_id)
+        assert found is not None
+        took = min(cost - amount, int(found[0]))
         if took:
-            await connection.execute(
-                update(accounts)
-                .where(accounts.c.id == hold.account_id)
-                .values(balance_nanos=int(balance) - took, updated_at=now)
+            row = await tx.fetchrow(_ADD_BALANCE, hold.account_id, -took, now)
+            assert row is not None
+            await tx.execute(
+                _LEDGER, hold.account_id, "charge", -took, int(row[0]), hold.id, hold.key_id, now
             )
-            await self._entry(
-                connection, hold.account_id, "charge", -took, int(balance) - took, hold.id, hold.key_id, now
-            )
-        return amount + took, int(balance) - took
+        return amount + took, int(found[0]) - took
 
     async def sweep_expired(self, limit: int = 100) -> int:
         """Release holds whose process died before settling them. Returns how many were released."""

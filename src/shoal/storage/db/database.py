@@ -21,6 +21,8 @@ from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from shoal.storage.db.driver import Driver, open_driver
+
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _BASELINE = "0001"
 """The schema Shoal created before it used Alembic; such databases are stamped with it."""
@@ -45,6 +47,8 @@ def async_url(url: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Database:
     engine: AsyncEngine
+    driver: Driver
+    """The driver itself, for the wallet's per-request transactions (see driver.py)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -65,6 +69,7 @@ class Database:
                 yield connection
 
     async def dispose(self) -> None:
+        await self.driver.close()
         await self.engine.dispose()
 
 
@@ -73,8 +78,8 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL may wait for a lock
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -149,7 +154,8 @@ async def open_database(url: str, *, run_migrations: bool = True) -> Database:
     try:
         if run_migrations:
             await migrate(engine)
+        driver = await open_driver(url)
     except BaseException:
         await engine.dispose()
         raise
-    return Database(engine)
+    return Database(engine, driver)
