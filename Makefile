@@ -28,6 +28,7 @@ lint: $(STAMP)  ## ruff and mypy (strict on src/)
 bench: $(STAMP)  ## performance figures, each beside a baseline measured in the same run
 	$(BIN)/python bench/tts.py
 	$(BIN)/python bench/asr.py
+	$(BIN)/python bench/overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
