@@ -30,9 +30,3 @@ class UsageEvent:
 class UsageRecorder(Protocol):
     def record(self, event: UsageEvent) -> None: ...
 
-
-class NoUsage:
-    """For local work nobody pays for (``shoal say``)."""
-
-    def record(self, event: UsageEvent) -> None:
-        pass
