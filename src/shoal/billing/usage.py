@@ -29,4 +29,3 @@ class UsageEvent:
 
 class UsageRecorder(Protocol):
     def record(self, event: UsageEvent) -> None: ...
-
