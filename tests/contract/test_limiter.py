@@ -205,3 +205,58 @@ async def test_replicas_share_leases(redis_pair: tuple[RedisLimiter, RedisLimite
     await second.release(key, granted[0])
     assert (await first.acquire(key, 7, 30.0)).lease_id is not None
     assert (await second.acquire(key, 7, 30.0)).lease_id is None
+
+
+# --- admission: a slot and a count in one step -------------------------------------------------------
+
+
+async def test_admit_takes_a_slot_and_counts_the_request(limiter: Limiter) -> None:
+    key = unique()
+    admission = await limiter.admit(key, concurrent=2, per_minute=3, ttl=5.0, window=5.0)
+    assert admission.admitted
+    assert admission.lease is not None and admission.lease.lease_id is not None
+    assert admission.lease.remaining == 1
+    assert admission.window is not None and admission.window.remaining == 2
+    # The slot it took is a real lease: one more fits, then none.
+    assert (await limiter.acquire(key, 2, 5.0)).lease_id is not None
+    refused = await limiter.admit(key, concurrent=2, per_minute=3, ttl=5.0, window=5.0)
+    assert not refused.admitted
+    assert refused.lease is not None and refused.lease.lease_id is None
+    assert refused.window is None  # a request refused a slot is not counted
+    assert (await limiter.hit(key, 3, 5.0)).remaining == 1  # so the window still holds only one
+
+
+async def test_admit_refused_by_the_window_frees_its_slot(limiter: Limiter) -> None:
+    key = unique()
+    assert (await limiter.admit(key, concurrent=5, per_minute=1, ttl=5.0, window=5.0)).admitted
+    refused = await limiter.admit(key, concurrent=5, per_minute=1, ttl=5.0, window=5.0)
+    assert not refused.admitted
+    assert refused.window is not None and not refused.window.allowed
+    assert 0 < refused.window.reset_after <= 5.0
+    # Only the first admission's slot is held: four of five remain.
+    grants = [await limiter.acquire(key, 5, 5.0) for _ in range(5)]
+    assert [grant.lease_id is not None for grant in grants] == [True, True, True, True, False]
+
+
+async def test_admit_with_only_one_kind_of_limit(limiter: Limiter) -> None:
+    key = unique()
+    rate_only = await limiter.admit(key, concurrent=None, per_minute=2, ttl=5.0, window=5.0)
+    assert rate_only.admitted and rate_only.lease is None and rate_only.window is not None
+    slots_only = await limiter.admit(unique(), concurrent=1, per_minute=None, ttl=5.0, window=5.0)
+    assert slots_only.admitted and slots_only.window is None and slots_only.lease is not None
+
+
+async def test_concurrent_admissions_across_replicas_respect_both_limits(
+    redis_pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    key = unique()
+    results = await asyncio.gather(
+        *(
+            redis_pair[index % 2].admit(key, concurrent=1000, per_minute=25, ttl=5.0, window=5.0)
+            for index in range(80)
+        )
+    )
+    assert sum(result.admitted for result in results) == 25
+    # Refused ones gave their slots back: exactly 25 are held.
+    assert (await redis_pair[0].acquire(key, 26, 5.0)).lease_id is not None
+    assert (await redis_pair[1].acquire(key, 26, 5.0)).lease_id is None

@@ -104,23 +104,26 @@ async def admit(connection: HTTPConnection, services: Services) -> ApiKey:
     """Authenticate, then take a concurrency slot and count the request against the key's rate."""
     key = await authenticate(connection, services)
     per_minute, concurrent = limits_of(key, services)
-    lease = None
-    if concurrent is not None:
-        lease, held = await services.leases.acquire(key.id, concurrent)
-        state = LimitState(concurrent, held.remaining, 1.0)
-        add_response_headers(connection, limit_headers("concurrency", state.limit, state.remaining, 0))
-        if lease is None:
-            raise ConcurrencyLimitExceeded(state)
-        taken = lease
-        on_request_end(connection, lambda: services.leases.release(taken))
-    if per_minute is not None:
-        window = await services.limiter.hit(f"rpm:{key.id}", per_minute, _RATE_WINDOW_SECONDS)
-        state = LimitState(per_minute, window.remaining, window.reset_after)
+    if per_minute is None and concurrent is None:
+        return key
+    lease, admission = await services.leases.admit(
+        key.id, concurrent=concurrent, per_minute=per_minute, window=_RATE_WINDOW_SECONDS
+    )
+    if lease is not None:
+        on_request_end(connection, lambda: services.leases.release(lease))
+    if admission.lease is not None:
+        slots = LimitState(admission.lease.limit, admission.lease.remaining, 1.0)
+        add_response_headers(connection, limit_headers("concurrency", slots.limit, slots.remaining, 0))
+        if admission.lease.lease_id is None:
+            raise ConcurrencyLimitExceeded(slots)
+    if admission.window is not None:
+        window = admission.window
+        rate = LimitState(window.limit, window.remaining, window.reset_after)
         add_response_headers(
-            connection, limit_headers("requests", state.limit, state.remaining, state.reset_after)
+            connection, limit_headers("requests", rate.limit, rate.remaining, rate.reset_after)
         )
         if not window.allowed:
-            raise RequestRateExceeded(state)
+            raise RequestRateExceeded(rate)
     return key
 
 

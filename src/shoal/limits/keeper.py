@@ -7,7 +7,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from shoal.limits.base import LeaseDecision, Limiter
+from shoal.limits.base import Admission, LeaseDecision, Limiter
 
 log = logging.getLogger("shoal.limits")
 
@@ -31,10 +31,25 @@ class LeaseKeeper:
         decision = await self._limiter.acquire(key, limit, self._ttl)
         if decision.lease_id is None:
             return None, decision
-        self._held.setdefault(key, set()).add(decision.lease_id)
+        return self._keep(key, decision.lease_id), decision
+
+    async def admit(
+        self, key: str, *, concurrent: int | None, per_minute: int | None, window: float
+    ) -> tuple[Lease | None, Admission]:
+        """``Limiter.admit``; a slot it grants is kept alive until released."""
+        admission = await self._limiter.admit(
+            key, concurrent=concurrent, per_minute=per_minute, ttl=self._ttl, window=window
+        )
+        lease_id = admission.lease.lease_id if admission.lease is not None else None
+        if lease_id is None or not admission.admitted:
+            return None, admission
+        return self._keep(key, lease_id), admission
+
+    def _keep(self, key: str, lease_id: str) -> Lease:
+        self._held.setdefault(key, set()).add(lease_id)
         if self._renewer is None or self._renewer.done():
             self._renewer = asyncio.create_task(self._renew_forever())
-        return Lease(key, decision.lease_id), decision
+        return Lease(key, lease_id)
 
     async def release(self, lease: Lease) -> None:
         held = self._held.get(lease.key)

@@ -6,7 +6,7 @@ import time
 import uuid
 from collections import deque
 
-from shoal.limits.base import LeaseDecision, WindowDecision
+from shoal.limits.base import Admission, LeaseDecision, WindowDecision, admit_in_steps
 
 
 class MemoryLimiter:
@@ -34,6 +34,13 @@ class MemoryLimiter:
         lease_id = uuid.uuid4().hex
         leases[lease_id] = now + ttl
         return LeaseDecision(lease_id, limit, limit - len(leases))
+
+    async def admit(
+        self, key: str, *, concurrent: int | None, per_minute: int | None, ttl: float, window: float
+    ) -> Admission:
+        return await admit_in_steps(
+            self, key, concurrent=concurrent, per_minute=per_minute, ttl=ttl, window=window
+        )
 
     async def renew(self, key: str, lease_ids: list[str], ttl: float) -> None:
         leases = self._leases.get(key, {})
