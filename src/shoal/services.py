@@ -73,7 +73,8 @@ class Services:
                 metering=Metering(Wallet(db, hold_ttl_seconds=billing.hold_ttl_seconds), billing),
                 key_cache=KeyCache(settings.server.key_cache_seconds),
             )
-            services._background.append(asyncio.create_task(services.metering.sweep_forever()))
+            sweep_every = min(60.0, billing.hold_ttl_seconds / 3)  # renewals must beat the expiry
+            services._background.append(asyncio.create_task(services.metering.sweep_forever(sweep_every)))
             stack.pop_all()
             return services
         raise AssertionError("unreachable")  # pragma: no cover

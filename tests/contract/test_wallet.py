@@ -408,6 +408,25 @@ async def test_sweep_releases_expired_holds(db: Database) -> None:
     assert await spent(db, stale[0].key_id) == 0
 
 
+async def test_renewed_holds_outlive_their_ttl_and_open_charges_are_renewed(db: Database) -> None:
+    """A stream read slowly for longer than the hold TTL stays billed: its process renews the hold."""
+    account = await prepaid(db, 100 * M)
+    short = wallet(db, hold_ttl_seconds=0.3)
+    metering = Metering(short, BillingSettings())
+    key, _ = await create_key(db, KeySpec(name="slow-reader", account_id=account))
+    charge = await metering.open(key, "tts", "s2-pro", units=1000, request_id="slow")
+    assert set(metering.in_progress) == {charge.hold.id}
+    for _ in range(4):  # 0.6 s in all, twice the TTL, renewed every 0.15 s
+        await asyncio.sleep(0.15)
+        await short.renew(list(metering.in_progress))
+    await short.sweep_expired()
+    assert await count(db, holds, account_id=account) == 1  # still held, not swept
+    charge.record(UsageEvent("tts", "s2-pro", 1000, "utf8_bytes", "completed"))
+    settled = await charge.settle()
+    assert settled.cost_nanos == 15 * M and metering.in_progress == {}
+    assert await assert_books_balance(db, account) == 85 * M
+
+
 async def test_concurrent_settle_and_sweep_release_each_hold_once(
     db: Database, replicas: list[Database]
 ) -> None:

@@ -65,6 +65,7 @@ class Charge:
         return self._metering.balance(settled.cost_nanos, settled.balance_after_nanos)
 
     async def _settle(self) -> Settlement | None:
+        self._metering.in_progress.pop(self.hold.id, None)
         event = self._event
         if event is None or event.outcome == "failed":
             quote = self._metering.prices.quote(self.quote.kind, self.quote.model, 0, self.quote.discount_bp)
@@ -85,6 +86,8 @@ class Metering:
         self.wallet = wallet
         self.prices = PriceList(settings)
         self._settings = settings
+        self.in_progress: dict[str, Charge] = {}
+        """Open charges by hold id: their holds are renewed until they settle."""
 
     def authorize(self, key: ApiKey, kind: Kind, model: str) -> None:
         """Raise unless ``key`` may use ``model``: its own model list, then the model's tier."""
@@ -105,16 +108,20 @@ class Metering:
             amount_nanos=quote.cost_nanos,
             monthly_cap_nanos=key.monthly_cap_nanos,
         )
-        return Charge(self, quote, hold, request_id)
+        charge = Charge(self, quote, hold, request_id)
+        self.in_progress[hold.id] = charge
+        return charge
 
     def balance(self, cost_nanos: int, balance_nanos: int | None) -> Balance:
         threshold = round(self._settings.low_balance_threshold * 1_000_000_000)
         return Balance(cost_nanos, balance_nanos, balance_nanos is not None and balance_nanos < threshold)
 
     async def sweep_forever(self, every_seconds: float = 60.0) -> None:
-        """Release holds whose process died without settling them (run by every replica)."""
+        """Keep this process's open holds alive, and release holds whose process died without
+        settling them (every replica runs this)."""
         while True:
             try:
+                await self.wallet.renew(list(self.in_progress))
                 released = await self.wallet.sweep_expired()
                 if released:
                     log.info("released %d credit holds left by a stopped process", released)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from shoal.billing.money import credits_str
 from shoal.billing.pricing import Quote
@@ -214,6 +214,15 @@ class Wallet:
             if await self.settle(hold, 0, None) is not None:
                 released += 1
         return released
+
+    async def renew(self, hold_ids: list[str]) -> None:
+        """Push back the expiry of holds whose work is still going (a stream read slowly for hours)."""
+        if not hold_ids:
+            return
+        async with self._db.write() as connection:
+            await connection.execute(
+                update(holds).where(holds.c.id.in_(hold_ids)).values(expires_at=_now() + self._hold_ttl)
+            )
 
     async def ledger_total(self, account_id: str) -> int:
         async with self._db.read() as connection:
