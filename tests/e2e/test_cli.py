@@ -96,7 +96,7 @@ def test_say_from_stdin_and_file(tmp_path: Path) -> None:
 
 
 def test_say_rejects_bad_input(tmp_path: Path) -> None:
-    bad_format = run_cli("say", "hi", "-o", str(tmp_path / "x.flac"), data_dir=tmp_path, check=False)
+    bad_format = run_cli("say", "hi", "-o", str(tmp_path / "x.wma"), data_dir=tmp_path, check=False)
     assert bad_format.returncode == 2 and "unknown format" in bad_format.stderr
     bad_voice = run_cli(
         "say", "hi", "-o", str(tmp_path / "x.mp3"), "--voice", "nobody", data_dir=tmp_path, check=False

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import Protocol
+from typing import Protocol, cast
 
 import av
 import lameenc
+from av.audio.stream import AudioStream
 
 from shoal.audio.types import AudioFormat, Pcm
 
@@ -99,18 +100,22 @@ class _Sink(io.RawIOBase):
         return data
 
 
-class OpusEncoder:
-    """Opus in an Ogg container (what fish-speech serves as ``audio/ogg``), via PyAV's libopus."""
+class ContainerEncoder:
+    """A PyAV (FFmpeg) codec in a streamable container, written out as packets are muxed.
 
-    def __init__(self, sample_rate: int, bitrate_bps: int | None) -> None:
+    PyAV converts the s16 frames to what the codec takes (AAC wants planar float in
+    1024-sample frames).
+    """
+
+    def __init__(
+        self, container: str, codec: str, sample_rate: int, *, bit_rate: int | None = None,
+        options: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self._sink = _Sink()
-        # Short Ogg pages so audio leaves as it is encoded instead of once a second.
-        self._container = av.open(
-            self._sink, mode="w", format="ogg", options={"page_duration": "20000", "flush_packets": "1"}
-        )
-        self._stream = self._container.add_stream("libopus", rate=sample_rate, layout="mono")
-        if bitrate_bps is not None:
-            self._stream.bit_rate = bitrate_bps
+        self._container = av.open(self._sink, mode="w", format=container, options=options or {})
+        self._stream = cast(AudioStream, self._container.add_stream(codec, rate=sample_rate, layout="mono"))
+        if bit_rate is not None:
+            self._stream.bit_rate = bit_rate
         self._rate = sample_rate
         self._pts = 0
 
@@ -131,6 +136,12 @@ class OpusEncoder:
         return self._sink.take()
 
 
+def opus_encoder(sample_rate: int, bitrate_bps: int | None) -> ContainerEncoder:
+    """Opus in Ogg (what fish-speech serves as ``audio/ogg``); short pages so audio leaves as encoded."""
+    options = {"page_duration": "20000", "flush_packets": "1"}
+    return ContainerEncoder("ogg", "libopus", sample_rate, bit_rate=bitrate_bps, options=options)
+
+
 def open_encoder(
     audio_format: AudioFormat,
     *,
@@ -144,4 +155,9 @@ def open_encoder(
         return PcmEncoder()
     if audio_format == "mp3":
         return Mp3Encoder(sample_rate, mp3_bitrate_kbps)
-    return OpusEncoder(sample_rate, opus_bitrate_bps)
+    if audio_format == "flac":
+        return ContainerEncoder("flac", "flac", sample_rate, options={"flush_packets": "1"})
+    if audio_format == "aac":
+        # ADTS: AAC frames that stream and play without a seekable MP4 index.
+        return ContainerEncoder("adts", "aac", sample_rate, bit_rate=96_000, options={"flush_packets": "1"})
+    return opus_encoder(sample_rate, opus_bitrate_bps)

@@ -18,7 +18,7 @@ from shoal.settings import Settings
 if TYPE_CHECKING:
     from shoal.pipeline.synthesize import SpeechParams
 
-_FORMATS = ("wav", "pcm", "mp3", "opus")
+_FORMATS = ("wav", "pcm", "mp3", "opus", "flac", "aac")
 
 
 def _read_text(text: str | None, input_file: Path | None) -> str:
@@ -39,7 +39,7 @@ def say(
     ),
     audio_format: Annotated[
         str | None,
-        typer.Option("--format", "-f", help="wav, pcm, mp3 or opus [default: from -o's extension]"),
+        typer.Option("--format", "-f", help="wav, pcm, mp3, opus, flac or aac [default: -o's extension]"),
     ] = None,
     voice: Annotated[
         str | None, typer.Option("--voice", "-v", help="Voice id, e.g. joe or espeak-fr")
