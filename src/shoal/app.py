@@ -17,6 +17,8 @@ from shoal.api.fish.tts import router as fish_tts_router
 from shoal.api.fish.wallet import router as fish_wallet_router
 from shoal.api.health import router as health_router
 from shoal.api.middleware import RequestContextMiddleware
+from shoal.api.openai.models import router as openai_models_router
+from shoal.api.openai.speech import router as openai_speech_router
 from shoal.api.openai.transcriptions import router as openai_transcriptions_router
 from shoal.api.platform.admin import router as admin_router
 from shoal.api.platform.usage import router as usage_router
@@ -74,6 +76,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(fish_asr_router)
     app.include_router(fish_live_router)
     app.include_router(openai_transcriptions_router)
+    app.include_router(openai_speech_router)
+    app.include_router(openai_models_router)
     app.include_router(fish_wallet_router)
     app.include_router(usage_router)
     app.include_router(admin_router)

@@ -169,6 +169,8 @@ class IdempotencyKeyReused(ShoalError):
 class VoiceNotFound(InvalidRequest):
     """A request names a voice that does not exist (Fish answers 400 for this, not 404)."""
 
+    code = "voice_not_found"
+
     def __init__(self, voice_id: str) -> None:
         super().__init__(f"voice {voice_id!r} not found; use a voice model id or one of the built-in voices")
 

@@ -61,6 +61,15 @@ class TTSSettings(_Section):
         }
     )
     """Model names accepted in the ``model`` header and where each is served."""
+    aliases: dict[str, str] = Field(
+        default_factory=lambda: {
+            "tts-1": "s2-pro",
+            "tts-1-hd": "s2-pro",
+            "gpt-4o-mini-tts": "s2-pro",
+            "fish-audio-s2-pro": "s2-pro",
+        }
+    )
+    """Other names clients use (OpenAI's ``tts-1`` …), mapped to configured models."""
     fallback_engine: str | None = "espeak"
     """Engine for text in languages the model's engine does not speak; None speaks them anyway."""
     max_text_chars: int = Field(100_000, ge=1)

@@ -114,9 +114,17 @@ class Synthesizer:
     def model_names(self) -> list[str]:
         return sorted(self._settings.models)
 
+    def resolve_model(self, name: str | None) -> str | None:
+        """The configured model a name or alias stands for; None when it names none."""
+        name = self._settings.aliases.get(name, name) if name else None
+        return name if name in self._settings.models else None
+
+    def aliases(self) -> dict[str, str]:
+        return dict(self._settings.aliases)
+
     def model_for(self, params: SpeechParams) -> str:
-        """The configured model serving ``params`` (unknown names fall back to the default)."""
-        return params.model if params.model in self._settings.models else self._settings.default_model
+        """The configured model serving ``params`` (unknown names fall back to the default, as Fish does)."""
+        return self.resolve_model(params.model) or self._settings.default_model
 
     def plan(self, params: SpeechParams) -> SynthesisPlan:
         """Validate, chunk and admit a request. Raises before any audio is produced."""

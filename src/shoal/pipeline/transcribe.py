@@ -82,6 +82,9 @@ class Transcriber:
     def limits(self) -> STTSettings:
         return self._settings
 
+    def aliases(self) -> dict[str, str]:
+        return dict(self._settings.aliases)
+
     def model_names(self) -> list[str]:
         return sorted(self._engines)
 

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from shoal.api.status import error_headers, status_for
-from shoal.errors import ShoalError
+from shoal.errors import ModelNotFound, ShoalError, VoiceNotFound
 
 _TYPES = {
     401: "authentication_error",
@@ -36,7 +36,10 @@ def error_response(
 
 def domain_error_response(error: ShoalError) -> JSONResponse:
     status = status_for(error)
-    return error_response(status, error.message, code=error.code, headers=error_headers(error))
+    param = (
+        "voice" if isinstance(error, VoiceNotFound) else "model" if isinstance(error, ModelNotFound) else None
+    )
+    return error_response(status, error.message, code=error.code, param=param, headers=error_headers(error))
 
 
 def validation_error_response(errors: Sequence[Any]) -> JSONResponse:
