@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from shoal.api.status import error_headers, status_for
-from shoal.errors import ModelNotFound, ShoalError, VoiceNotFound
+from shoal.errors import ShoalError, VoiceNotFound
 
 _TYPES = {
     401: "authentication_error",
@@ -36,9 +36,7 @@ def error_response(
 
 def domain_error_response(error: ShoalError) -> JSONResponse:
     status = status_for(error)
-    param = (
-        "voice" if isinstance(error, VoiceNotFound) else "model" if isinstance(error, ModelNotFound) else None
-    )
+    param = "voice" if isinstance(error, VoiceNotFound) else None  # OpenAI leaves model_not_found's null
     return error_response(status, error.message, code=error.code, param=param, headers=error_headers(error))
 
 
