@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -11,6 +12,7 @@ from shoal.auth.keys import ApiKey
 from shoal.billing.metering import Balance, Charge, balance_headers
 from shoal.billing.money import to_credits
 from shoal.billing.pricing import Kind
+from shoal.pipeline.synthesize import SpeechParams, SynthesisPlan
 from shoal.pipeline.transcribe import TranscriptionParams, TranscriptionPlan
 from shoal.services import Services
 
@@ -55,3 +57,25 @@ async def prepare_transcription(
         raise
     plan.meter = charge
     return plan, charge
+
+
+async def prepare_speech(
+    connection: HTTPConnection, services: Services, key: ApiKey, params: SpeechParams
+) -> tuple[SynthesisPlan, AsyncGenerator[bytes, None]]:
+    """Plan a synthesis (a bad request is refused before any money moves), hold its cost, and give
+    the encoded audio stream, closed and released when the request ends however it ended.
+
+    A client that stops reading and then leaves cancels the response while the stream waits in
+    send(); closing the stream at the end (before the charge settles) reports the part spoken.
+    """
+    synthesizer = services.synthesizer
+    plan = synthesizer.plan(params)
+
+    async def release() -> None:
+        plan.release()
+
+    on_request_end(connection, release)
+    charge = await open_charge(connection, services, key, "tts", plan.model, len(params.text.encode()))
+    audio = synthesizer.stream(plan, meter=charge)
+    on_request_end(connection, audio.aclose)
+    return plan, audio

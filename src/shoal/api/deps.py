@@ -24,7 +24,6 @@ from shoal.errors import (
     PermissionDenied,
     RequestRateExceeded,
 )
-from shoal.pipeline.synthesize import Synthesizer
 from shoal.pipeline.transcribe import Transcriber
 from shoal.services import Services
 
@@ -38,13 +37,6 @@ def get_services(connection: HTTPConnection) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def get_synthesizer(services: ServicesDep) -> Synthesizer:
-    return services.synthesizer
-
-
-SynthesizerDep = Annotated[Synthesizer, Depends(get_synthesizer)]
 
 
 def get_transcriber(services: ServicesDep) -> Transcriber:

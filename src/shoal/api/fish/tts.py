@@ -6,16 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from pydantic import ValidationError
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from shoal.api.billing import open_charge
+from shoal.api.billing import prepare_speech
 from shoal.api.body import read_object
-from shoal.api.deps import PrincipalDep, ServicesDep, SynthesizerDep
+from shoal.api.deps import PrincipalDep, ServicesDep
 from shoal.api.fish.errors import validation_error_response
 from shoal.api.fish.schemas import TTSRequest
-from shoal.api.middleware import on_request_end
 from shoal.audio.types import CONTENT_TYPES
 from shoal.pipeline.synthesize import SpeechParams
 
@@ -68,7 +66,6 @@ async def text_to_speech(
     request: Request,
     principal: PrincipalDep,
     services: ServicesDep,
-    synthesizer: SynthesizerDep,
     model: Annotated[str | None, Header(description="s1 or s2-pro; anything else uses the default")] = None,
 ) -> Response:
     raw = await read_object(request, services.settings.server.max_body_bytes)
@@ -76,19 +73,7 @@ async def text_to_speech(
         body = TTSRequest.model_validate(raw)
     except ValidationError as error:
         return validation_error_response(error.errors(include_url=False, include_input=False))
-    plan = synthesizer.plan(to_params(body, model))  # a bad request is refused before any money moves
-    try:
-        charge = await open_charge(request, services, principal, "tts", plan.model, len(body.text.encode()))
-    except BaseException:
-        plan.release()
-        raise
-    stream = synthesizer.stream(plan, meter=charge)
-    # A client that stops reading and then leaves cancels the response while the stream waits in
-    # send(); closing it here (before the charge settles) reports the part spoken.
-    on_request_end(request, stream.aclose)
+    plan, audio = await prepare_speech(request, services, principal, to_params(body, model))
     return StreamingResponse(
-        stream,
-        media_type=CONTENT_TYPES[plan.params.format],
-        headers={"Cache-Control": "no-store"},
-        background=BackgroundTask(plan.release),
+        audio, media_type=CONTENT_TYPES[plan.params.format], headers={"Cache-Control": "no-store"}
     )

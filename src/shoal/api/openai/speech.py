@@ -14,11 +14,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from shoal.api.billing import open_charge
+from shoal.api.billing import prepare_speech
 from shoal.api.body import read_object
 from shoal.api.deps import PrincipalDep, ServicesDep
 from shoal.api.middleware import on_request_end
@@ -102,24 +101,14 @@ async def speech(request: Request, principal: PrincipalDep, services: ServicesDe
         body = SpeechRequest.model_validate(raw)
     except ValidationError as error:
         return validation_error_response(error.errors(include_url=False, include_input=False))
-    synthesizer = services.synthesizer
-    params = to_params(body, synthesizer)
-    plan = synthesizer.plan(params)
-    try:
-        charge = await open_charge(request, services, principal, "tts", plan.model, len(body.input.encode()))
-    except BaseException:
-        plan.release()
-        raise
-    audio = synthesizer.stream(plan, meter=charge)
-    on_request_end(request, audio.aclose)
+    _, audio = await prepare_speech(request, services, principal, to_params(body, services.synthesizer))
     if body.stream_format == "sse":
         events = _events(audio, len(body.input))
         on_request_end(request, events.aclose)
         return StreamingResponse(
-            events, media_type="text/event-stream", background=BackgroundTask(plan.release),
+            events, media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )  # fmt: skip
     return StreamingResponse(
-        audio, media_type=CONTENT_TYPES[body.response_format], headers={"Cache-Control": "no-store"},
-        background=BackgroundTask(plan.release),
-    )  # fmt: skip
+        audio, media_type=CONTENT_TYPES[body.response_format], headers={"Cache-Control": "no-store"}
+    )
