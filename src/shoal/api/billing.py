@@ -12,20 +12,26 @@ from shoal.auth.keys import ApiKey
 from shoal.billing.metering import Balance, Charge, balance_headers
 from shoal.billing.money import to_credits
 from shoal.billing.pricing import Kind
+from shoal.gateway.speech import UpstreamSpeechPlan
 from shoal.pipeline.synthesize import SpeechParams, SynthesisPlan
 from shoal.pipeline.transcribe import TranscriptionParams, TranscriptionPlan
 from shoal.services import Services
 
+SpeechPlan = SynthesisPlan | UpstreamSpeechPlan
+
 
 async def open_charge(
-    connection: HTTPConnection, services: Services, key: ApiKey, kind: Kind, model: str, units: float
-) -> Charge:
+    connection: HTTPConnection, services: Services, key: ApiKey, kind: Kind, model: str, units: float,
+    *, output_units: float = 0,
+) -> Charge:  # fmt: skip
     """Hold the cost of ``units`` (402 when the account cannot pay) and settle it when the request ends.
 
     The response headers carry the expected cost and the balance with it held: a
     streamed response starts before its settlement.
     """
-    charge = await services.metering.open(key, kind, model, units=units, request_id=request_id(connection))
+    charge = await services.metering.open(
+        key, kind, model, units=units, output_units=output_units, request_id=request_id(connection)
+    )
     on_request_end(connection, charge.settle)
     add_response_headers(connection, balance_headers(charge.reserved, charge.quote))
     return charge
@@ -61,21 +67,42 @@ async def prepare_transcription(
 
 async def prepare_speech(
     connection: HTTPConnection, services: Services, key: ApiKey, params: SpeechParams
-) -> tuple[SynthesisPlan, AsyncGenerator[bytes, None]]:
+) -> tuple[SpeechPlan, AsyncGenerator[bytes, None]]:
     """Plan a synthesis (a bad request is refused before any money moves), hold its cost, and give
     the encoded audio stream, closed and released when the request ends however it ended.
 
+    A model routed to an upstream is held for first (a request the account cannot pay never
+    reaches the provider), then sent, failing over between deployments, before the response starts.
     A client that stops reading and then leaves cancels the response while the stream waits in
     send(); closing the stream at the end (before the charge settles) reports the part spoken.
     """
     synthesizer = services.synthesizer
-    plan = synthesizer.plan(params)
+    units = len(params.text.encode())
+    model = synthesizer.model_for(params)
+    plan: SpeechPlan
+    if services.upstream_speech.serves(model):
+        synthesizer.check_length(params)
+        charge = await open_charge(connection, services, key, "tts", model, units)
+        upstream = await services.upstream_speech.open(model, params, request_id(connection))
+        on_request_end(connection, upstream.close)
+        audio = services.upstream_speech.stream(upstream, meter=charge)
+        plan = upstream
+    else:
+        local = synthesizer.plan(params)
 
-    async def release() -> None:
-        plan.release()
+        async def release() -> None:
+            local.release()
 
-    on_request_end(connection, release)
-    charge = await open_charge(connection, services, key, "tts", plan.model, len(params.text.encode()))
-    audio = synthesizer.stream(plan, meter=charge)
+        on_request_end(connection, release)
+        charge = await open_charge(connection, services, key, "tts", local.model, units)
+        audio = synthesizer.stream(local, meter=charge)
+        plan = local
+    plan.meter = charge
     on_request_end(connection, audio.aclose)
     return plan, audio
+
+
+def charge_of(plan: SpeechPlan | TranscriptionPlan) -> Charge:
+    """The charge ``prepare_speech`` or ``prepare_transcription`` opened for ``plan``."""
+    assert isinstance(plan.meter, Charge), "the plan was not prepared for billing"
+    return plan.meter

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from shoal.api.fish import errors as fish
 from shoal.api.openai import errors as openai
+from shoal.api.proxy import errors as proxy
 from shoal.errors import ShoalError
 
 log = logging.getLogger("shoal")
@@ -30,6 +31,10 @@ def _is_openai(request: Request) -> bool:
     return request.url.path.startswith(OPENAI_PREFIXES)
 
 
+def _is_proxy(request: Request) -> bool:
+    return request.url.path.startswith(proxy.PREFIX)
+
+
 def _http_message(error: HTTPException) -> str:
     if error.status_code == 404:
         return "not found: no such endpoint; see /docs for the API"
@@ -41,12 +46,16 @@ def _http_message(error: HTTPException) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShoalError)
     async def _domain(request: Request, error: ShoalError) -> Response:
+        if _is_proxy(request):
+            return proxy.domain_error_response(request, error)
         if _is_openai(request):
             return openai.domain_error_response(error)
         return fish.domain_error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> Response:
+        if _is_proxy(request):
+            return proxy.validation_error_response(request, error.errors())
         if _is_openai(request):
             return openai.validation_error_response(error.errors())
         return fish.validation_error_response(error.errors())
@@ -54,6 +63,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> Response:
         headers = dict(error.headers or {})
+        if _is_proxy(request):
+            return proxy.http_error_response(request, error.status_code, _http_message(error), headers)
         if _is_openai(request):
             return openai.error_response(error.status_code, _http_message(error), headers=headers)
         return fish.error_response(error.status_code, _http_message(error), headers)
@@ -63,6 +74,8 @@ def install_error_handlers(app: FastAPI) -> None:
         request_id = request.scope.get("state", {}).get("request_id", "?")
         log.exception("unhandled error (request %s)", request_id)
         message = f"internal server error; quote request id {request_id} when reporting it"
+        if _is_proxy(request):
+            return proxy.error_response(request, 500, "api_error", message)
         if _is_openai(request):
             return openai.error_response(500, message)
         return fish.error_response(500, message)

@@ -72,8 +72,9 @@ class Charge:
             outcome: Outcome = "failed"
         else:
             quote = self._metering.prices.quote(
-                self.quote.kind, self.quote.model, event.quantity, self.quote.discount_bp
-            )
+                self.quote.kind, self.quote.model, event.quantity, self.quote.discount_bp,
+                output_units=event.output_quantity,
+            )  # fmt: skip
             outcome = event.outcome
         self.billed = quote
         return await self._metering.wallet.settle(
@@ -98,10 +99,13 @@ class Metering:
         if self.prices.price(kind, model).wholesale_only and key.tier == "standard":
             raise WholesaleOnly(model)
 
-    async def open(self, key: ApiKey, kind: Kind, model: str, *, units: float, request_id: str) -> Charge:
-        """Authorize, price and hold the cost of ``units``. Raises 401/403/402-class errors."""
+    async def open(
+        self, key: ApiKey, kind: Kind, model: str, *, units: float, request_id: str, output_units: float = 0
+    ) -> Charge:
+        """Authorize, price and hold the cost of ``units`` (and, for chat, ``output_units``).
+        Raises 401/403/402-class errors."""
         self.authorize(key, kind, model)
-        quote = self.prices.quote(kind, model, units, key.discount_bp)
+        quote = self.prices.quote(kind, model, units, key.discount_bp, output_units=output_units)
         hold = await self.wallet.reserve(
             account_id=key.account_id,
             key_id=key.id,

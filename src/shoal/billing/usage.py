@@ -18,12 +18,14 @@ Outcome = Literal["completed", "cancelled", "failed"]
 
 @dataclass(frozen=True, slots=True)
 class UsageEvent:
-    kind: Literal["tts", "stt"]
+    kind: Literal["tts", "stt", "chat"]
     model: str
     quantity: float
-    """Units consumed: UTF-8 bytes of text spoken, or seconds of audio decoded."""
-    unit: Literal["utf8_bytes", "audio_seconds"]
+    """Units consumed: UTF-8 bytes of text spoken, seconds of audio decoded, or input tokens."""
+    unit: Literal["utf8_bytes", "audio_seconds", "tokens"]
     outcome: Outcome
+    output_quantity: float = 0
+    """Chat: output tokens, priced apart from the input."""
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

@@ -7,6 +7,7 @@ import typer
 from shoal.cli.accounts import app as accounts_app
 from shoal.cli.accounts import plans, usage
 from shoal.cli.keys import app as keys_app
+from shoal.cli.models import models
 from shoal.cli.say import say
 from shoal.cli.serve import serve
 
@@ -23,6 +24,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(accounts_app, name="accounts")
 app.command()(plans)
 app.command()(usage)
+app.command()(models)
 
 
 def main() -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -53,6 +53,8 @@ class SpeechParams:
     chunk_length: int = 200
     min_chunk_length: int = 50
     latency: Latency = "balanced"
+    fish_body: Mapping[str, Any] | None = None
+    """The Fish request as received, forwarded verbatim when the model is served by a Fish upstream."""
 
     @property
     def output_rate(self) -> int:
@@ -74,6 +76,8 @@ class SynthesisPlan:
     jobs: list[_Job]
     tickets: list[AdmissionTicket] = field(default_factory=list)
     jobs_done: int = 0
+    meter: UsageRecorder | None = None
+    """Where the usage goes (the request's charge), once billing has opened one."""
 
     def release(self) -> None:
         for ticket in self.tickets:
@@ -126,10 +130,13 @@ class Synthesizer:
         """The configured model serving ``params`` (unknown names fall back to the default, as Fish does)."""
         return self.resolve_model(params.model) or self._settings.default_model
 
-    def plan(self, params: SpeechParams) -> SynthesisPlan:
-        """Validate, chunk and admit a request. Raises before any audio is produced."""
+    def check_length(self, params: SpeechParams) -> None:
         if len(params.text) > self._settings.max_text_chars:
             raise TextTooLong(len(params.text), self._settings.max_text_chars)
+
+    def plan(self, params: SpeechParams) -> SynthesisPlan:
+        """Validate, chunk and admit a request. Raises before any audio is produced."""
+        self.check_length(params)
         model = self.model_for(params)
         route = self._settings.models[model]
         primary = self._engines.get(route.engine)

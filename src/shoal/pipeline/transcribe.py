@@ -10,17 +10,39 @@ the result.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from shoal.audio.decode import probe
 from shoal.billing.usage import Outcome, UsageEvent, UsageRecorder
 from shoal.engines.whisper import Segment, TranscriptionJob, WhisperEngine
-from shoal.engines.worker import AdmissionTicket
+from shoal.engines.worker import AdmissionTicket, EngineStats
 from shoal.errors import EngineFailed, InvalidRequest, ModelNotFound, RequestTooLarge, ShoalError
 from shoal.settings import STTSettings
+
+if TYPE_CHECKING:
+    from shoal.gateway.routing import Router
+
+
+class Recognizer(Protocol):
+    """A speech-to-text model: a local Whisper, or upstream deployments."""
+
+    name: str
+
+    @property
+    def loaded(self) -> bool: ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def admit(self) -> AdmissionTicket: ...
+
+    def stats(self) -> EngineStats: ...
+
+    def transcribe(self, job: TranscriptionJob) -> AsyncIterator[Segment]: ...
 
 
 def _language_codes() -> frozenset[str]:
@@ -42,7 +64,7 @@ class TranscriptionParams:
 
 @dataclass(slots=True)
 class TranscriptionPlan:
-    engine: WhisperEngine
+    engine: Recognizer
     job: TranscriptionJob
     ticket: AdmissionTicket
     meter: UsageRecorder | None
@@ -65,15 +87,21 @@ _LOWEST_BYTES_PER_SECOND = 2000
 
 
 class Transcriber:
-    def __init__(self, settings: STTSettings, *, models_dir: Path) -> None:
+    def __init__(self, settings: STTSettings, *, models_dir: Path, router: Router | None = None) -> None:
+        from shoal.gateway.transcribe import UpstreamRecognizer
+
         self._settings = settings
-        self._engines = {
-            name: WhisperEngine(
+        self._engines: dict[str, Recognizer] = {}
+        for name, model in settings.models.items():
+            if model.source is None:
+                if router is None:
+                    raise ValueError(f"stt.models.{name} is served upstream, but no router was given")
+                self._engines[name] = UpstreamRecognizer(name, router)
+                continue
+            self._engines[name] = WhisperEngine(
                 name, model.source, models_dir=models_dir, max_queue=settings.max_queue,
                 cpu_threads=settings.cpu_threads, beam_size=settings.beam_size, sha256=model.sha256,
-            )
-            for name, model in settings.models.items()
-        }  # fmt: skip
+            )  # fmt: skip
         if settings.default_model not in self._engines:
             raise ValueError(f"stt.default_model {settings.default_model!r} is not among stt.models")
         self._languages = _language_codes()
@@ -88,7 +116,7 @@ class Transcriber:
     def model_names(self) -> list[str]:
         return sorted(self._engines)
 
-    def engines(self) -> list[WhisperEngine]:
+    def engines(self) -> list[Recognizer]:
         return list(self._engines.values())
 
     async def start(self) -> None:
@@ -98,7 +126,7 @@ class Transcriber:
     async def close(self) -> None:
         await asyncio.gather(*(engine.close() for engine in self._engines.values()))
 
-    def engine_for(self, model: str | None) -> WhisperEngine:
+    def engine_for(self, model: str | None) -> Recognizer:
         name = self._settings.aliases.get(model, model) if model else self._settings.default_model
         engine = self._engines.get(name or "")
         if engine is None:

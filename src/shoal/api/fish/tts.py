@@ -30,8 +30,9 @@ _BODY_SCHEMA: dict[str, Any] = {
 }
 
 
-def to_params(body: TTSRequest, model: str | None) -> SpeechParams:
-    """Fish's request in Shoal's terms. Unset fields take the SDK's defaults."""
+def to_params(body: TTSRequest, model: str | None, raw: dict[str, Any] | None = None) -> SpeechParams:
+    """Fish's request in Shoal's terms. Unset fields take the SDK's defaults. ``raw`` is the body as
+    received, forwarded verbatim when the model is served by a Fish upstream."""
     prosody = body.prosody
     reference = body.reference_id
     voices = tuple(reference) if isinstance(reference, list) else (reference,) if reference else ()
@@ -50,6 +51,7 @@ def to_params(body: TTSRequest, model: str | None) -> SpeechParams:
         chunk_length=body.chunk_length or 200,
         min_chunk_length=body.min_chunk_length if body.min_chunk_length is not None else 50,
         latency=body.latency or "balanced",
+        fish_body=raw,
     )
 
 
@@ -73,7 +75,7 @@ async def text_to_speech(
         body = TTSRequest.model_validate(raw)
     except ValidationError as error:
         return validation_error_response(error.errors(include_url=False, include_input=False))
-    plan, audio = await prepare_speech(request, services, principal, to_params(body, model))
+    plan, audio = await prepare_speech(request, services, principal, to_params(body, model, raw))
     return StreamingResponse(
         audio, media_type=CONTENT_TYPES[plan.params.format], headers={"Cache-Control": "no-store"}
     )

@@ -8,13 +8,14 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from shoal.api.status import error_headers, status_for
-from shoal.errors import ShoalError, VoiceNotFound
+from shoal.errors import ShoalError
 
 _TYPES = {
     401: "authentication_error",
     403: "permission_error",
     404: "not_found_error",
     429: "rate_limit_error",
+    503: "service_unavailable_error",
 }
 
 
@@ -36,8 +37,9 @@ def error_response(
 
 def domain_error_response(error: ShoalError) -> JSONResponse:
     status = status_for(error)
-    param = "voice" if isinstance(error, VoiceNotFound) else None  # OpenAI leaves model_not_found's null
-    return error_response(status, error.message, code=error.code, param=param, headers=error_headers(error))
+    return error_response(
+        status, error.message, code=error.code, param=error.param, headers=error_headers(error)
+    )
 
 
 def validation_error_response(errors: Sequence[Any]) -> JSONResponse:

@@ -18,11 +18,14 @@ _CREATED = 1_763_769_600  # 2025-11-22: a fixed date, so listings are stable
 
 def _entry(services: Services, name: str, kind: Kind, serves: str) -> dict[str, Any]:
     price = services.metering.prices.price(kind, serves)
-    per_unit = (
-        {"per_million_utf8_bytes": price.per_million_bytes}
-        if kind == "tts"
-        else {"per_audio_hour": price.per_audio_hour}
-    )
+    per_unit: dict[str, float | None] = {
+        "tts": {"per_million_utf8_bytes": price.per_million_bytes},
+        "stt": {"per_audio_hour": price.per_audio_hour},
+        "chat": {
+            "per_million_input_tokens": price.per_million_input_tokens,
+            "per_million_output_tokens": price.per_million_output_tokens,
+        },
+    }[kind]
     return {
         "id": name,
         "object": "model",
@@ -43,6 +46,9 @@ async def models(principal: PrincipalDep, services: ServicesDep) -> JSONResponse
     entries += [_entry(services, alias, "tts", target) for alias, target in sorted(tts.aliases().items())]
     entries += [_entry(services, name, "stt", name) for name in stt.model_names()]
     entries += [_entry(services, alias, "stt", target) for alias, target in sorted(stt.aliases().items())]
+    chat = services.chat
+    entries += [_entry(services, name, "chat", name) for name in chat.model_names()]
+    entries += [_entry(services, alias, "chat", target) for alias, target in sorted(chat.aliases().items())]
     if principal.models:  # a key limited to some models sees those
         entries = [
             entry

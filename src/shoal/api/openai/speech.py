@@ -48,6 +48,20 @@ OPENAI_VOICES = frozenset(
 OPENAI_RATE = 24_000
 
 
+_CUE_CHARS = 80
+
+
+def with_cue(instructions: str | None, text: str) -> str:
+    """``instructions`` as a leading S2-Pro bracket cue (one line, at most 80 characters, no brackets)."""
+    cue = " ".join((instructions or "").replace("[", "(").replace("]", ")").split())[:_CUE_CHARS].strip()
+    return f"[{cue}] {text}" if cue else text
+
+
+def voices_for(voice: str) -> tuple[str, ...]:
+    """OpenAI's voice names speak with the model's default voice; anything else names a voice."""
+    return () if voice in OPENAI_VOICES else (voice,)
+
+
 class VoiceRef(BaseModel):
     id: str
 
@@ -61,7 +75,8 @@ class SpeechRequest(BaseModel):
     response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
     speed: Annotated[float, Field(ge=0.25, le=4.0)] = 1.0
     instructions: str | None = None
-    """Accepted; Shoal's local voices have no instruction following, so it does not change the audio."""
+    """Becomes an S2-Pro cue ``[…]`` before the text: upstream Fish models follow it; local voices
+    read it as an expression tag (never spoken)."""
     stream_format: Literal["audio", "sse"] = "audio"
 
 
@@ -71,10 +86,9 @@ def to_params(body: SpeechRequest, synthesizer: Synthesizer) -> SpeechParams:
         known = ", ".join(synthesizer.model_names() + sorted(synthesizer.aliases()))
         raise ModelNotFound(f"model {body.model!r} does not exist; use one of {known}")
     voice = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
-    voices: tuple[str, ...] = () if voice in OPENAI_VOICES else (voice,)
     return SpeechParams(
-        text=body.input, model=model, voices=voices, format=body.response_format, sample_rate=OPENAI_RATE,
-        speed=body.speed, latency="balanced",
+        text=with_cue(body.instructions, body.input), model=model, voices=voices_for(voice),
+        format=body.response_format, sample_rate=OPENAI_RATE, speed=body.speed, latency="balanced",
     )  # fmt: skip
 
 

@@ -290,3 +290,9 @@ async def usage(
         account_id = (await _account_or_404(services, account_id)).id
     rows = await usage_by_day(services.db, start=start, end=end, key_id=key_id, account_id=account_id)
     return JSONResponse(usage_body(rows, start, end))
+
+
+@router.get("/upstreams")
+async def upstream_health(admin: AdminDep, services: ServicesDep) -> JSONResponse:
+    """Every upstream deployment with its circuit breaker, as this replica sees it."""
+    return JSONResponse({"object": "list", "data": services.router.health()})

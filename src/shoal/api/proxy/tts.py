@@ -1,0 +1,67 @@
+"""``POST /v1/fish/tts``: Fish's TTS body, answered with a link to the stored audio.
+
+As the proxy documents it: the ``model`` header picks s1 or s2-pro, ``latency`` defaults to
+``normal`` when omitted, and the answer is ``{"audio_url", "latency_ms"}`` rather than the
+audio itself. ``callback_url`` (asynchronous delivery) is refused until tasks exist.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from shoal.api.body import read_object
+from shoal.api.deps import PrincipalDep, ServicesDep
+from shoal.api.fish.schemas import TTSRequest
+from shoal.api.fish.tts import to_params
+from shoal.api.proxy.errors import NOT_IMPLEMENTED, error_response, validation_error_response
+from shoal.api.stored import synthesize_and_store
+
+router = APIRouter(tags=["Fish proxy"])
+
+_BODY_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": TTSRequest.model_json_schema()},
+            "application/msgpack": {"schema": TTSRequest.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post(
+    "/v1/fish/tts",
+    summary="Text to speech, answered with an audio URL",
+    responses={200: {"description": '`{"audio_url": …, "latency_ms": …}`'}},
+    openapi_extra=_BODY_SCHEMA,
+)
+async def text_to_speech_url(
+    request: Request,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    model: Annotated[str | None, Header(description="s1 or s2-pro (the default)")] = None,
+) -> Response:
+    started = time.perf_counter()
+    raw = await read_object(request, services.settings.server.max_body_bytes)
+    if raw.get("callback_url") is not None:
+        return error_response(
+            request, 400, NOT_IMPLEMENTED,
+            "asynchronous callbacks (callback_url) are not available yet; "
+            "send the request without callback_url to get audio_url in the response",
+        )  # fmt: skip
+    raw = {**raw, "latency": raw.get("latency") or "normal"}
+    try:
+        body = TTSRequest.model_validate(raw)
+    except ValidationError as error:
+        return validation_error_response(
+            request, error.errors(include_url=False, include_input=False, include_context=False)
+        )
+    stored = await synthesize_and_store(request, services, principal, to_params(body, model, raw))
+    latency_ms = round((time.perf_counter() - started) * 1000)
+    return JSONResponse({"audio_url": stored.url, "latency_ms": latency_ms})
