@@ -67,7 +67,15 @@ class Services:
             stack.push_async_callback(limiter.close)
             engines = EngineRegistry.from_settings(settings)
             stack.push_async_callback(engines.close)
-            router = Router(settings)
+            local_chat: dict[str, str] = {}
+            if any(d.engine == "llama" for chat in settings.chat.models.values() for d in chat.deployments):
+                from shoal.engines.llama import LlamaServer
+
+                llama = LlamaServer(settings.engines.llama, settings.data_dir / "models")
+                stack.push_async_callback(llama.close)
+                await llama.start()
+                local_chat["llama"] = llama.base_url
+            router = Router(settings, local_chat)
             stack.push_async_callback(router.close)
             transcriber = Transcriber(settings.stt, models_dir=settings.data_dir / "models", router=router)
             stack.push_async_callback(transcriber.close)

@@ -285,9 +285,23 @@ class BlobSettings(_Section):
     """How long a stored result and its signed URL live."""
 
 
+class LlamaSettings(_Section):
+    """The optional local chat engine (``pip install 'shoal[llm]'``), used by chat deployments with
+    ``engine = "llama"``."""
+
+    model_path: Path | None = None
+    """A GGUF model; unset means the packaged Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)."""
+    context_tokens: int = Field(4096, ge=256)
+    threads: int = Field(2, ge=1)
+    port: int | None = Field(None, ge=1, le=65535)
+    """Loopback port of its server process; unset picks a free one."""
+    start_timeout_seconds: float = Field(180.0, gt=0)
+
+
 class EngineSettings(_Section):
     piper: PiperSettings = Field(default_factory=PiperSettings)
     espeak: EspeakSettings = Field(default_factory=EspeakSettings)
+    llama: LlamaSettings = Field(default_factory=LlamaSettings)
 
 
 class Settings(BaseSettings):
@@ -329,6 +343,10 @@ class Settings(BaseSettings):
                     known = ", ".join(sorted(self.upstreams)) or "none configured"
                     raise ValueError(
                         f"{where}: unknown upstream {deployment.upstream!r} (upstreams: {known})"
+                    )
+                if where.startswith("chat.") and deployment.engine not in (None, "llama"):
+                    raise ValueError(
+                        f"{where}: the local chat engine is 'llama'; {deployment.engine!r} is unknown"
                     )
                 if where.startswith(("tts.", "stt.")) and deployment.upstream is None:
                     raise ValueError(

@@ -284,7 +284,7 @@ async def test_an_unknown_voice_is_a_400(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("inputs", "status", "code", "param", "fragment"),
     [
-        ({}, 400, "invalid_value", "inputs.audio", "base64-encoded"),
+        ({}, 400, "missing_required_parameter", "inputs.audio", "base64-encoded"),
         ({"audio": "not base64!"}, 400, "invalid_value", "inputs.audio", "base64 string"),
         ({"audio": base64.b64encode(b"just some text").decode()}, 400, None, None, "not decodable audio"),
         ({"audio": "QUJD", "text": "x"}, 400, "invalid_value", "inputs.text", "it takes audio (base64)"),

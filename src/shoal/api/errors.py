@@ -15,8 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shoal.api.fish import errors as fish
+from shoal.api.middleware import discard_response_headers
 from shoal.api.openai import errors as openai
 from shoal.api.proxy import errors as proxy
+from shoal.billing.metering import BILLING_HEADER_PREFIX
 from shoal.errors import ShoalError
 
 log = logging.getLogger("shoal")
@@ -46,6 +48,8 @@ def _http_message(error: HTTPException) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShoalError)
     async def _domain(request: Request, error: ShoalError) -> Response:
+        # A request that failed is not charged: the hold announced in its headers is released.
+        discard_response_headers(request, BILLING_HEADER_PREFIX)
         if _is_proxy(request):
             return proxy.domain_error_response(request, error)
         if _is_openai(request):
@@ -71,6 +75,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
+        discard_response_headers(request, BILLING_HEADER_PREFIX)
         request_id = request.scope.get("state", {}).get("request_id", "?")
         log.exception("unhandled error (request %s)", request_id)
         message = f"internal server error; quote request id {request_id} when reporting it"

@@ -39,6 +39,13 @@ def add_response_headers(connection: HTTPConnection, headers: dict[str, str]) ->
     connection.scope.setdefault(_HEADERS, {}).update(headers)
 
 
+def discard_response_headers(connection: HTTPConnection, prefix: str) -> None:
+    """Forget headers starting with ``prefix`` that were meant for a response that will not be sent."""
+    headers: dict[str, str] = connection.scope.get(_HEADERS, {})
+    for name in [name for name in headers if name.startswith(prefix)]:
+        del headers[name]
+
+
 def on_request_end(connection: HTTPConnection, callback: Callable[[], Awaitable[Any]]) -> None:
     """Run ``callback`` when the exchange is over, however it ended (last in, first run)."""
     stack: AsyncExitStack | None = connection.scope.get(_CLEANUP)

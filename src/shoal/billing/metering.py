@@ -134,6 +134,9 @@ class Metering:
             await asyncio.sleep(every_seconds)
 
 
+BILLING_HEADER_PREFIX = "x-shoal-"
+
+
 def balance_headers(balance: Balance, quote: Quote) -> dict[str, str]:
     """Cost and balance on every billed response (``x-shoal-*``, after LiteLLM's precedent)."""
     headers = {

@@ -92,7 +92,11 @@ class ChatGateway:
             forwarded["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
         return forwarded
 
-    async def complete(self, model: str, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+    async def complete(
+        self, model: str, body: dict[str, Any], request_id: str, *, shown_as: str
+    ) -> dict[str, Any]:
+        """The upstream's answer, its ``model`` shown as ``shown_as`` (the name the client asked for)."""
+
         async def attempt(target: Target) -> dict[str, Any]:
             response = await send(
                 target, "/chat/completions", json_body=self._body(target, body, False),
@@ -104,6 +108,8 @@ class ChatGateway:
                 raise UpstreamFailure("answered with a body that is not JSON") from error
             if not isinstance(answer, dict):
                 raise UpstreamFailure("answered with JSON that is not an object")
+            if "model" in answer:
+                answer["model"] = shown_as
             return answer
 
         return await self._router.call("chat", model, attempt)
@@ -131,9 +137,10 @@ class ChatStream:
     only for clients that asked, and a count of what was streamed for billing."""
 
     def __init__(
-        self, opening: asyncio.Future[httpx.Response], *, keepalive: float, wants_usage: bool
+        self, opening: asyncio.Future[httpx.Response], *, model: str, keepalive: float, wants_usage: bool
     ) -> None:
         self._opening = opening
+        self._model = model
         self._keepalive = keepalive
         self._wants_usage = wants_usage
         self.usage: TokenCount | None = None
@@ -159,18 +166,20 @@ class ChatStream:
             return None
         if "error" in chunk:
             self._errored = True
+            return b"data: " + payload.encode() + b"\n\n"
         usage = chunk.get("usage")
         if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
             self.usage = TokenCount(usage["prompt_tokens"], int(usage.get("completion_tokens") or 0))
             if not self._wants_usage:
                 if not chunk.get("choices"):
                     return None
-                chunk = {**chunk, "usage": None}
-                return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+                chunk["usage"] = None
         for choice in chunk.get("choices") or ():
             if isinstance(choice, dict):
                 self.output_chars += _content_length(choice.get("delta") or {})
-        return b"data: " + payload.encode() + b"\n\n"
+        if "model" in chunk:
+            chunk["model"] = self._model  # the name the client asked for, not the upstream's
+        return b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n"
 
     async def events(self) -> AsyncGenerator[bytes, None]:
         response: httpx.Response | None = None

@@ -74,28 +74,36 @@ def _client(upstream: Upstream) -> httpx.AsyncClient:
 class Router:
     """The routing table: deployments of every upstream-served model, one HTTP pool per upstream."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._clients = {name: _client(upstream) for name, upstream in settings.upstreams.items()}
+    def __init__(self, settings: Settings, local_engines: dict[str, str] | None = None) -> None:
+        """``local_engines``: engine name → base URL of its OpenAI-compatible server on loopback."""
+        self._upstreams = dict(settings.upstreams)
+        for engine, base_url in (local_engines or {}).items():
+            # Generous timeouts (a CPU model is slow to its first token), no retries: nowhere else to go.
+            self._upstreams[f"local:{engine}"] = Upstream(
+                kind="openai", base_url=base_url, timeout_seconds=300, max_retries=0, cooldown_seconds=5
+            )
+        self._clients = {name: _client(upstream) for name, upstream in self._upstreams.items()}
         self._table: dict[tuple[Surface, str], list[Target]] = {}
         for name, route in settings.tts.models.items():
             if route.deployments:
-                self._table["tts", name] = self._targets(settings, name, route.deployments)
+                self._table["tts", name] = self._targets(name, route.deployments)
         for name, stt in settings.stt.models.items():
             if stt.deployments:
-                self._table["stt", name] = self._targets(settings, name, stt.deployments)
+                self._table["stt", name] = self._targets(name, stt.deployments)
         for name, chat in settings.chat.models.items():
-            self._table["chat", name] = self._targets(settings, name, chat.deployments)
+            self._table["chat", name] = self._targets(name, chat.deployments)
 
-    def _targets(self, settings: Settings, model: str, deployments: list[Deployment]) -> list[Target]:
+    def _targets(self, model: str, deployments: list[Deployment]) -> list[Target]:
         targets = []
         for deployment in deployments:
-            if deployment.upstream is None:
-                continue  # local engines are served in process, not routed
-            upstream = settings.upstreams[deployment.upstream]
+            name = deployment.upstream or f"local:{deployment.engine}"
+            if name not in self._upstreams:
+                raise ValueError(f"model {model!r}: the local engine {deployment.engine!r} is not running")
+            upstream = self._upstreams[name]
             targets.append(
                 Target(
-                    model, deployment.upstream, upstream, deployment.model or model, deployment.weight,
-                    self._clients[deployment.upstream],
+                    model, name, upstream, deployment.model or (model if deployment.upstream else "local"),
+                    deployment.weight, self._clients[name],
                     CircuitBreaker(upstream.failure_threshold, upstream.cooldown_seconds),
                 )
             )  # fmt: skip

@@ -74,7 +74,7 @@ async def chat_completions(request: Request, principal: PrincipalDep, services: 
     )
     rid = request_id(request)
     if not body.stream:
-        answer = await gateway.complete(model, raw, rid)
+        answer = await gateway.complete(model, raw, rid, shown_as=body.model)
         tokens = usage_of(answer, input_estimate)
         charge.record(
             UsageEvent("chat", model, tokens.input, "tokens", "completed", output_quantity=tokens.output)
@@ -89,6 +89,7 @@ async def chat_completions(request: Request, principal: PrincipalDep, services: 
         await asyncio.wait_for(asyncio.shield(opening), gateway.keepalive_seconds)
     relay = ChatStream(
         opening,
+        model=body.model,
         keepalive=gateway.keepalive_seconds,
         wants_usage=bool(body.stream_options and body.stream_options.include_usage),
     )

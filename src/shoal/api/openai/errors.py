@@ -49,4 +49,5 @@ def validation_error_response(errors: Sequence[Any]) -> JSONResponse:
     message = (
         f"{param}: {first.get('msg', 'invalid value')}" if param else str(first.get("msg", "invalid request"))
     )
-    return error_response(400, message, param=param, code="invalid_value")
+    code = "missing_required_parameter" if first.get("type") == "missing" else "invalid_value"
+    return error_response(400, message, param=param, code=code)
