@@ -24,7 +24,9 @@ from shoal.api.openai.run import router as openai_run_router
 from shoal.api.openai.speech import router as openai_speech_router
 from shoal.api.openai.transcriptions import router as openai_transcriptions_router
 from shoal.api.platform.admin import router as admin_router
+from shoal.api.platform.tasks import router as tasks_router
 from shoal.api.platform.usage import router as usage_router
+from shoal.api.platform.webhooks import router as webhooks_router
 from shoal.api.proxy.tts import router as proxy_tts_router
 from shoal.auth.keys import KeySpec, count_keys, create_key
 from shoal.services import Services
@@ -89,6 +91,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(fish_wallet_router)
     app.include_router(usage_router)
     app.include_router(admin_router)
+    app.include_router(webhooks_router)
+    app.include_router(tasks_router)
 
     install_error_handlers(app)
     return app

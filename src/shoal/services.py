@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from shoal.auth.cache import KeyCache
 from shoal.billing.metering import Metering
@@ -21,6 +22,10 @@ from shoal.pipeline.transcribe import Transcriber
 from shoal.settings import Settings
 from shoal.storage.blobs import BlobStore, open_blob_store, purge_forever
 from shoal.storage.db.database import Database, open_database
+from shoal.tasks.queue import TaskQueue
+
+if TYPE_CHECKING:
+    from shoal.tasks.worker import TaskWorker
 from shoal.storage.links import FileLinks, open_file_links
 
 
@@ -55,6 +60,10 @@ class Services:
     upstream_speech: UpstreamSpeech
     blobs: BlobStore
     file_links: FileLinks
+    tasks: TaskQueue
+    worker: TaskWorker | None = None
+    delivery_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when a task with a callback finishes here, so its callback goes out at once."""
     key_last_touched: dict[str, float] = field(default_factory=dict)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -97,14 +106,37 @@ class Services:
                 upstream_speech=UpstreamSpeech(router),
                 blobs=open_blob_store(settings, db),
                 file_links=await open_file_links(db, settings.server.public_url),
+                tasks=TaskQueue(db),
             )
             sweep_every = min(60.0, billing.hold_ttl_seconds / 3)  # renewals must beat the expiry
             services._background.append(asyncio.create_task(services.metering.sweep_forever(sweep_every)))
+            if settings.tasks.workers:
+                services.start_worker(settings.tasks.workers)
+            services.start_deliveries()
             purge_every = min(600.0, settings.blobs.retention_seconds / 4)
             services._background.append(asyncio.create_task(purge_forever(services.blobs, purge_every)))
             stack.pop_all()
             return services
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def start_deliveries(self) -> None:
+        """Deliver finished tasks' callbacks from this process (every replica does; claims keep
+        each delivery to one of them)."""
+        from shoal.tasks.delivery import deliver_forever
+        from shoal.tasks.worker import process_id
+
+        self._background.append(
+            asyncio.create_task(
+                deliver_forever(self.db, self.settings.tasks, owner=process_id(), wake=self.delivery_wake)
+            )
+        )
+
+    def start_worker(self, concurrency: int) -> None:
+        """Run queued tasks in this process, ``concurrency`` at a time."""
+        from shoal.tasks.worker import TaskWorker
+
+        self.worker = TaskWorker(self, self.tasks, self.settings.tasks)
+        self._background.append(asyncio.create_task(self.worker.run_forever(concurrency)))
 
     async def close(self) -> None:
         for task in self._background:

@@ -304,6 +304,28 @@ class EngineSettings(_Section):
     llama: LlamaSettings = Field(default_factory=LlamaSettings)
 
 
+class TaskSettings(_Section):
+    """Asynchronous tasks (``callback_url`` or ``async: true``) and their signed callbacks."""
+
+    workers: int = Field(2, ge=0)
+    """Tasks each server process runs at once (0: this process only serves; run ``shoal worker``)."""
+    lease_seconds: float = Field(30.0, ge=2)
+    """A running task's claim; renewed while it runs, taken over by another worker once it lapses."""
+    poll_seconds: float = Field(0.5, gt=0)
+    """How often an idle worker looks for queued tasks (a task submitted here wakes it at once)."""
+    hold_ttl_seconds: float = Field(7 * 24 * 3600.0, gt=0)
+    """A queued task's credit hold lasts this long (it is settled or refunded when the task ends)."""
+    callback_timeout_seconds: float = Field(15.0, gt=0)
+    callback_schedule_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0]
+    )
+    """Delays before each retry of a failed callback (jittered ±20 %); after the last, delivery fails."""
+    callback_allow_networks: list[str] = Field(default_factory=list)
+    """CIDRs a callback may reach although they are loopback, private or link-local (e.g. 10.0.0.0/8)."""
+    secret_rotation_grace_seconds: float = Field(24 * 3600.0, ge=0)
+    """After a webhook secret is rotated, callbacks are signed with both for this long."""
+
+
 class Settings(BaseSettings):
     """Shoal's configuration. See the README for a TOML example."""
 
@@ -326,6 +348,7 @@ class Settings(BaseSettings):
     upstreams: dict[str, Upstream] = Field(default_factory=dict)
     """Providers that models may be routed to (see ``tts.models.*.deployments`` and ``chat.models``)."""
     chat: ChatSettings = Field(default_factory=ChatSettings)
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
     blobs: BlobSettings = Field(default_factory=BlobSettings)
     redis_url: str | None = None
     """Redis for rate limits and concurrency leases shared by replicas; unset keeps them in-process."""

@@ -25,7 +25,7 @@ log = logging.getLogger("shoal")
 
 OPENAI_PREFIXES = (
     "/v1/audio/", "/v1/chat/", "/v1/models", "/v1/run", "/v1/completions", "/v1/embeddings",
-    "/v1/usage", "/v1/admin/",
+    "/v1/usage", "/v1/admin/", "/v1/tasks", "/v1/webhooks",
 )  # fmt: skip
 
 

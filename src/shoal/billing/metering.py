@@ -100,10 +100,14 @@ class Metering:
             raise WholesaleOnly(model)
 
     async def open(
-        self, key: ApiKey, kind: Kind, model: str, *, units: float, request_id: str, output_units: float = 0
-    ) -> Charge:
+        self, key: ApiKey, kind: Kind, model: str, *, units: float, request_id: str, output_units: float = 0,
+        hold_ttl_seconds: float | None = None,
+    ) -> Charge:  # fmt: skip
         """Authorize, price and hold the cost of ``units`` (and, for chat, ``output_units``).
-        Raises 401/403/402-class errors."""
+        Raises 401/403/402-class errors.
+
+        With ``hold_ttl_seconds`` the hold lasts that long on its own (a queued task's, settled by
+        whichever worker runs it); otherwise this process renews it until it settles."""
         self.authorize(key, kind, model)
         quote = self.prices.quote(kind, model, units, key.discount_bp, output_units=output_units)
         hold = await self.wallet.reserve(
@@ -111,10 +115,18 @@ class Metering:
             key_id=key.id,
             amount_nanos=quote.cost_nanos,
             monthly_cap_nanos=key.monthly_cap_nanos,
+            ttl_seconds=hold_ttl_seconds,
         )
         charge = Charge(self, quote, hold, request_id)
-        self.in_progress[hold.id] = charge
+        if hold_ttl_seconds is None:
+            self.in_progress[hold.id] = charge
         return charge
+
+    async def resume(self, hold_id: str, quote: Quote, request_id: str) -> Charge | None:
+        """The charge of a hold taken elsewhere (a task submitted to another process); None when the
+        hold is gone — it was settled already, so the work must not be charged again."""
+        hold = await self.wallet.find_hold(hold_id)
+        return Charge(self, quote, hold, request_id) if hold is not None else None
 
     def balance(self, cost_nanos: int, balance_nanos: int | None) -> Balance:
         threshold = round(self._settings.low_balance_threshold * 1_000_000_000)

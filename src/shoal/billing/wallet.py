@@ -97,9 +97,11 @@ class Wallet:
         self._hold_ttl = timedelta(seconds=hold_ttl_seconds)
 
     async def reserve(
-        self, *, account_id: str, key_id: str, amount_nanos: int, monthly_cap_nanos: int | None
-    ) -> Hold:
-        """Hold ``amount_nanos`` for a request. Raises InsufficientCredit or MonthlyCapExceeded."""
+        self, *, account_id: str, key_id: str, amount_nanos: int, monthly_cap_nanos: int | None,
+        ttl_seconds: float | None = None,
+    ) -> Hold:  # fmt: skip
+        """Hold ``amount_nanos`` for a request (for ``ttl_seconds``, by default the wallet's hold TTL).
+        Raises InsufficientCredit or MonthlyCapExceeded."""
         if monthly_cap_nanos is not None and amount_nanos > monthly_cap_nanos:
             raise MonthlyCapExceeded(self._cap_message(monthly_cap_nanos))
         now = _now()
@@ -117,8 +119,9 @@ class Wallet:
             if prepaid and amount_nanos:
                 await tx.execute(_LEDGER, account_id, "hold", -amount_nanos, balance, hold_id, key_id, now)
             await tx.execute(
-                _HOLD, hold_id, account_id, key_id, month, amount_nanos, prepaid, now, now + self._hold_ttl
-            )
+                _HOLD, hold_id, account_id, key_id, month, amount_nanos, prepaid, now,
+                now + (self._hold_ttl if ttl_seconds is None else timedelta(seconds=ttl_seconds)),
+            )  # fmt: skip
         return Hold(hold_id, account_id, key_id, month, amount_nanos, prepaid, balance if prepaid else None)
 
     @staticmethod
@@ -136,6 +139,16 @@ class Wallet:
         raise InsufficientCredit(
             f"insufficient credits: this request costs {credits_str(amount)} credits and the balance is "
             f"{credits_str(int(row[0]))}; top up the account to continue"
+        )
+
+    async def find_hold(self, hold_id: str) -> Hold | None:
+        """A hold still open (not settled or swept), e.g. to settle it in another process."""
+        async with self._db.read() as connection:
+            row = (await connection.execute(select(holds).where(holds.c.id == hold_id))).first()
+        if row is None:
+            return None
+        return Hold(
+            row.id, row.account_id, row.key_id, row.month, row.amount_nanos, row.charged_balance, None
         )
 
     async def settle(self, hold: Hold, cost_nanos: int, line: UsageLine | None) -> Settlement | None:

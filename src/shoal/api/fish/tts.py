@@ -14,6 +14,7 @@ from shoal.api.body import read_object
 from shoal.api.deps import PrincipalDep, ServicesDep
 from shoal.api.fish.errors import validation_error_response
 from shoal.api.fish.schemas import TTSRequest
+from shoal.api.submit import submit_speech, wants_task, without_async_fields
 from shoal.audio.types import CONTENT_TYPES
 from shoal.pipeline.synthesize import SpeechParams
 
@@ -75,6 +76,10 @@ async def text_to_speech(
         body = TTSRequest.model_validate(raw)
     except ValidationError as error:
         return validation_error_response(error.errors(include_url=False, include_input=False))
+    if wants_task(raw):
+        work = without_async_fields(raw)
+        params = to_params(body, model, work)
+        return await submit_speech(request, services, principal, params, surface="fish", body=raw)
     plan, audio = await prepare_speech(request, services, principal, to_params(body, model, raw))
     return StreamingResponse(
         audio, media_type=CONTENT_TYPES[plan.params.format], headers={"Cache-Control": "no-store"}

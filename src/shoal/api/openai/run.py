@@ -26,6 +26,7 @@ from shoal.api.fish.schemas import audio_bytes
 from shoal.api.openai.errors import validation_error_response
 from shoal.api.openai.speech import voices_for
 from shoal.api.stored import synthesize_and_store
+from shoal.api.submit import submit_speech, submit_transcription, wants_task
 from shoal.audio.types import SAMPLE_RATES
 from shoal.auth.keys import ApiKey
 from shoal.billing.metering import Balance
@@ -121,14 +122,17 @@ def _cost_fields(balance: Balance) -> dict[str, Any]:
 
 
 async def _speech(
-    request: Request, services: Services, key: ApiKey, model: str, inputs: dict[str, Any]
-) -> Response:
+    request: Request, services: Services, key: ApiKey, model: str, inputs: dict[str, Any],
+    queued: dict[str, Any] | None,
+) -> Response:  # fmt: skip
     try:
         body = SpeechInputs.model_validate(inputs)
     except ValidationError as error:
         errors = error.errors(include_url=False, include_input=False, include_context=False)
         return validation_error_response(_inputs_errors(list(errors), _SPEECH_FIELDS))
     params = body.params(model)
+    if queued is not None:
+        return await submit_speech(request, services, key, params, surface="run", body=queued)
     stored = await synthesize_and_store(request, services, key, params)
     return JSONResponse(
         {
@@ -145,16 +149,18 @@ async def _speech(
 
 
 async def _transcription(
-    request: Request, services: Services, key: ApiKey, model: str, inputs: dict[str, Any]
-) -> Response:
+    request: Request, services: Services, key: ApiKey, model: str, inputs: dict[str, Any],
+    queued: dict[str, Any] | None,
+) -> Response:  # fmt: skip
     try:
         body = TranscriptionInputs.model_validate(inputs)
     except ValidationError as error:
         errors = error.errors(include_url=False, include_input=False, include_context=False)
         return validation_error_response(_inputs_errors(list(errors), _TRANSCRIPTION_FIELDS))
-    plan, charge = await prepare_transcription(
-        request, services, key, TranscriptionParams(audio=body.audio, model=model, language=body.language)
-    )
+    params = TranscriptionParams(audio=body.audio, model=model, language=body.language)
+    if queued is not None:
+        return await submit_transcription(request, services, key, params, surface="run", body=queued)
+    plan, charge = await prepare_transcription(request, services, key, params)
     transcript = await services.transcriber.run(plan)
     balance = await settled_headers(request, charge)
     duration = round(transcript.duration, 3)
@@ -240,10 +246,11 @@ async def run(request: Request, principal: PrincipalDep, services: ServicesDep) 
             'text to speech or {"audio": "<base64>"} for speech to text',
             param="inputs",
         )
+    queued = wants_task(raw)
     speech_model = services.synthesizer.resolve_model(name)
     if speech_model is not None:
-        return await _speech(request, services, principal, speech_model, inputs)
+        return await _speech(request, services, principal, speech_model, inputs, raw if queued else None)
     transcriber = services.transcriber
     if name in transcriber.model_names() or name in transcriber.aliases():
-        return await _transcription(request, services, principal, name, inputs)
+        return await _transcription(request, services, principal, name, inputs, raw if queued else None)
     raise _unknown_model(services, name)

@@ -2,7 +2,8 @@
 
 As the proxy documents it: the ``model`` header picks s1 or s2-pro, ``latency`` defaults to
 ``normal`` when omitted, and the answer is ``{"audio_url", "latency_ms"}`` rather than the
-audio itself. ``callback_url`` (asynchronous delivery) is refused until tasks exist.
+audio itself. With ``callback_url`` (or ``async: true``) it answers ``{task_id, started_at}`` at once
+and POSTs the result to the callback when the task is done.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from shoal.api.body import read_object
 from shoal.api.deps import PrincipalDep, ServicesDep
 from shoal.api.fish.schemas import TTSRequest
 from shoal.api.fish.tts import to_params
-from shoal.api.proxy.errors import NOT_IMPLEMENTED, error_response, validation_error_response
+from shoal.api.proxy.errors import validation_error_response
 from shoal.api.stored import synthesize_and_store
+from shoal.api.submit import submit_speech, wants_task, without_async_fields
 
 router = APIRouter(tags=["Fish proxy"])
 
@@ -49,19 +51,17 @@ async def text_to_speech_url(
 ) -> Response:
     started = time.perf_counter()
     raw = await read_object(request, services.settings.server.max_body_bytes)
-    if raw.get("callback_url") is not None:
-        return error_response(
-            request, 400, NOT_IMPLEMENTED,
-            "asynchronous callbacks (callback_url) are not available yet; "
-            "send the request without callback_url to get audio_url in the response",
-        )  # fmt: skip
-    raw = {**raw, "latency": raw.get("latency") or "normal"}
+    queued = wants_task(raw)
+    work = {**without_async_fields(raw), "latency": raw.get("latency") or "normal"}
     try:
-        body = TTSRequest.model_validate(raw)
+        body = TTSRequest.model_validate(work)
     except ValidationError as error:
         return validation_error_response(
             request, error.errors(include_url=False, include_input=False, include_context=False)
         )
-    stored = await synthesize_and_store(request, services, principal, to_params(body, model, raw))
+    params = to_params(body, model, work)
+    if queued:
+        return await submit_speech(request, services, principal, params, surface="proxy", body=raw)
+    stored = await synthesize_and_store(request, services, principal, params)
     latency_ms = round((time.perf_counter() - started) * 1000)
     return JSONResponse({"audio_url": stored.url, "latency_ms": latency_ms})

@@ -156,3 +156,79 @@ server_secrets = Table(
     Column("value", String(256), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    # tts | stt
+    Column("surface", String(16), nullable=False),
+    # Where it was submitted: fish (/v1/tts), proxy (/v1/fish/tts) or run (/v1/run).
+    Column("model", String(200), nullable=False),
+    Column("request", LargeBinary, nullable=False),
+    # The work to do, as msgpack (a Fish body keeps its reference audio).
+    Column("status", String(16), nullable=False),
+    # queued | running | succeeded | failed
+    Column("idempotency_key", String(255)),
+    Column("fingerprint", String(64)),
+    Column("callback_url", Text),
+    Column("hold_id", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("run_attempts", Integer, nullable=False, server_default="0"),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", DateTime(timezone=True)),
+    Column("result", Text),
+    # JSON: audio blob, format, duration, usage and cost (or the transcript).
+    Column("error", Text),
+    Column("delivery_status", String(16)),
+    # None without a callback; pending | delivered | failed | disabled.
+    Column("delivery_attempts", Integer, nullable=False, server_default="0"),
+    Column("next_delivery_at", DateTime(timezone=True)),
+    Column("delivery_lease_expires_at", DateTime(timezone=True)),
+    UniqueConstraint("account_id", "idempotency_key", name="uq_tasks_idempotency"),
+    Index("ix_tasks_queue", "status", "created_at"),
+    Index("ix_tasks_account_time", "account_id", "created_at"),
+    Index("ix_tasks_delivery", "delivery_status", "next_delivery_at"),
+)
+
+task_deliveries = Table(
+    "task_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("task_id", String(32), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Float),
+    Column("outcome", String(16), nullable=False),
+    # delivered | retry | gone (410: endpoint disabled) | disabled (an earlier 410) | blocked (SSRF check) | failed
+    Index("ix_task_deliveries_task", "task_id", "id"),
+)
+
+webhook_secrets = Table(
+    "webhook_secrets",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("previous_secret", String(128)),
+    # Still signed with (beside the new one) until ``previous_expires_at``, so receivers can rotate.
+    Column("previous_expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+disabled_callbacks = Table(
+    "disabled_callbacks",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("url_hash", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Asynchronous tasks: a durable queue in the database, workers in every process, signed callbacks."""
