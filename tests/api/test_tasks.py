@@ -24,9 +24,9 @@ pytestmark = pytest.mark.asyncio
 NANOS = 1_000_000_000
 
 
-async def finished(http: httpx.AsyncClient, task_id: str, timeout: float = 60) -> dict[str, Any]:
+async def finished(http: httpx.AsyncClient, task_id: str, within: float = 60) -> dict[str, Any]:
     """Poll a task until it has succeeded or failed."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         response = await http.get(f"/v1/tasks/{task_id}")
         assert response.status_code == 200, response.text
@@ -96,7 +96,7 @@ async def test_transcription_task(client: httpx.AsyncClient) -> None:
         },
     )
     assert submitted.status_code == 200, submitted.text
-    task = await finished(client, submitted.json()["task_id"], timeout=120)
+    task = await finished(client, submitted.json()["task_id"], within=120)
     assert task["status"] == "succeeded", task
     assert task["kind"] == "stt"
     assert "weather" in task["result"]["text"].lower()

@@ -208,7 +208,7 @@ task_deliveries = Table(
     Column("error", Text),
     Column("duration_ms", Float),
     Column("outcome", String(16), nullable=False),
-    # delivered | retry | gone (410: endpoint disabled) | disabled (an earlier 410) | blocked (SSRF check) | failed
+    # delivered | retry | gone (410: endpoint disabled) | disabled (an earlier 410) | blocked (SSRF) | failed
     Index("ix_task_deliveries_task", "task_id", "id"),
 )
 
