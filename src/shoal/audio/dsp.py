@@ -22,6 +22,15 @@ def to_pcm(samples: Float) -> Pcm:
     return np.clip(np.round(samples * 32768.0), -32768, 32767).astype(np.int16)
 
 
+def apply_gain_db(pcm: Pcm, db: float) -> Pcm:
+    """``pcm`` louder or softer by ``db`` decibels, clipped to 16 bits (unchanged at 0 dB)."""
+    if not db:
+        return pcm
+    scaled = pcm.astype(np.float32) * np.float32(db_to_gain(db))
+    clipped: Pcm = np.clip(scaled, -32768, 32767).astype(np.int16)
+    return clipped
+
+
 def db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
 

@@ -26,6 +26,7 @@ from shoal.engines.registry import EngineRegistry
 from shoal.errors import EngineFailed, NothingToSpeak, ShoalError, TextTooLong, VoiceNotFound
 from shoal.settings import TTSSettings
 from shoal.text.frontend import ChunkingOptions, TextChunk, prepare
+from shoal.voices.expression import prosody_of
 
 Latency = Literal["normal", "balanced", "low"]
 
@@ -268,12 +269,17 @@ class Synthesizer:
     ) -> None:
         try:
             for done, job in enumerate(plan.jobs):
+                prosody = prosody_of(job.chunk.expressions)
                 request = SynthesisRequest(
-                    job.chunk.text, job.chunk.language, job.voice, plan.params.speed, deadline=clock.deadline
-                )
+                    job.chunk.text, job.chunk.language, job.voice, plan.params.speed * prosody.rate,
+                    deadline=clock.deadline,
+                )  # fmt: skip
+                rate = job.engine.sample_rate
+                if prosody.pause_seconds:
+                    await pieces.put((rate, np.zeros(round(prosody.pause_seconds * rate), dtype=np.int16)))
                 try:
                     async for pcm in job.engine.synthesize(request):
-                        await pieces.put((job.engine.sample_rate, pcm))
+                        await pieces.put((rate, dsp.apply_gain_db(pcm, prosody.energy_db)))
                 except ShoalError:
                     raise
                 except Exception as error:  # engine libraries raise anything; name it at the boundary
