@@ -144,13 +144,14 @@ class RunningServer:
 
 
 def launch(
-    data_dir: Path, *extra: str, env: dict[str, str] | None = None
+    data_dir: Path, *extra: str, env: dict[str, str] | None = None, port: int | None = None
 ) -> tuple[str, subprocess.Popen[str], Path]:
-    """Start ``shoal serve`` on a free port and wait until /health answers 200.
+    """Start ``shoal serve`` on a free port (or ``port``: a restart where it ran) and wait until
+    /health answers 200.
 
     ``env`` is merged over ``os.environ`` for the server process.
     """
-    port = free_port()
+    port = port or free_port()
     log = data_dir / f"server-{port}.log"
     with log.open("w") as sink:
         process = subprocess.Popen(

@@ -47,12 +47,15 @@ async def test_a_break_is_a_pause_and_tags_are_not_spoken(client: httpx.AsyncCli
 async def test_unknown_tags_change_nothing(client: httpx.AsyncClient) -> None:
     plain = await speak(client, TEXT)
     tagged = await speak(client, f"[in the voice of a teapot] {TEXT}")
-    assert tagged.duration == pytest.approx(plain.duration, rel=0.02)
+    # Piper's durations vary a little from run to run (its noise); a tag's effect is 20 % and more.
+    assert tagged.duration == pytest.approx(plain.duration, rel=0.06)
 
 
 async def test_the_table_covers_fishs_emotions() -> None:
-    sounds = {"audience laughing", "background laughter", "chuckling", "crowd laughing", "gasping", "groaning",
-              "laughing", "panting", "sighing", "snoring", "sobbing", "yawning"}  # fmt: skip
+    sounds = {
+        "audience laughing", "background laughter", "chuckling", "crowd laughing", "gasping", "groaning",
+        "laughing", "panting", "sighing", "snoring", "sobbing", "yawning",
+    }  # fmt: skip
     assert S1_TAGS - sounds <= set(TAGS)
     assert prosody_of(("sad", "slowly")).rate < prosody_of(("sad",)).rate < 1
     assert prosody_of(("no such tag",)) == NEUTRAL
