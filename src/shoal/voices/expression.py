@@ -99,7 +99,10 @@ MODIFIERS: tuple[tuple[re.Pattern[str], Prosody], ...] = tuple(
         ("whisper|whispers|whispered|whispering", _p(0.95, 0, -10, 1.0)),
         ("breathy|breathless", _p(1.0, 0, -2, 0.5)),
         ("high|higher|high-pitched", _p(1.0, 3, 0)),
-        ("low|lower|deep|deeper", _p(1.0, -3, 0)),
+        ("low(?! volume| voice)|lower|deep|deeper", _p(1.0, -3, 0)),
+        ("volume up|emphasis|emphasized", _p(1.0, 0.5, 5)),
+        ("volume down|low volume|low voice", _p(1.0, 0, -6)),
+        ("pause|short pause", Prosody(pause_seconds=0.35)),
     )
 )
 
