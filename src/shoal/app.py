@@ -14,6 +14,7 @@ from shoal.api.errors import install_error_handlers
 from shoal.api.files import router as files_router
 from shoal.api.fish.asr import router as fish_asr_router
 from shoal.api.fish.live import router as fish_live_router
+from shoal.api.fish.model import router as fish_model_router
 from shoal.api.fish.tts import router as fish_tts_router
 from shoal.api.fish.wallet import router as fish_wallet_router
 from shoal.api.health import router as health_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(fish_tts_router)
     app.include_router(fish_asr_router)
     app.include_router(fish_live_router)
+    app.include_router(fish_model_router)
     app.include_router(openai_transcriptions_router)
     app.include_router(openai_speech_router)
     app.include_router(openai_models_router)

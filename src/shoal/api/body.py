@@ -11,6 +11,7 @@ import msgpack
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
+from starlette.types import Message
 
 from shoal.errors import MalformedBody, MissingField, RequestTooLarge, UnsupportedEncoding
 
@@ -68,6 +69,22 @@ async def read_object(request: Request, limit: int) -> dict[str, Any]:
 MULTIPART_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 
 
+def _bounded(request: Request, limit: int) -> Request:
+    """``request`` whose body stream fails past ``limit`` bytes (a chunked upload states no length)."""
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise RequestTooLarge(received, limit)
+        return message
+
+    return Request(request.scope, receive)
+
+
 @asynccontextmanager
 async def open_form(request: Request, limit: int) -> AsyncIterator[FormData]:
     """A multipart or urlencoded form, refusing bodies over ``limit`` bytes; closed on exit.
@@ -79,7 +96,7 @@ async def open_form(request: Request, limit: int) -> AsyncIterator[FormData]:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(int(declared), limit)
     try:
-        form = await request.form(max_files=32, max_fields=256)
+        form = await _bounded(request, limit).form(max_files=32, max_fields=256)
     except (MultiPartException, ValueError, KeyError) as error:
         raise MalformedBody(f"the form could not be parsed: {error}") from None
     try:

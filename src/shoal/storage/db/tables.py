@@ -232,3 +232,45 @@ disabled_callbacks = Table(
     Column("disabled_at", DateTime(timezone=True), nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+voice_models = Table(
+    "voice_models",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    # The owner; not a foreign key, so an account's removal never blocks on its voices.
+    Column("type", String(8), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("visibility", String(8), nullable=False),
+    # public | unlist | private
+    Column("train_mode", String(8), nullable=False),
+    Column("state", String(16), nullable=False),
+    # created | training | trained | failed
+    Column("state_reason", Text),
+    Column("tags", Text, nullable=False),
+    Column("languages", Text, nullable=False),
+    # JSON lists, in the order given; voice_model_labels holds the same for filtering.
+    Column("clips", Text, nullable=False),
+    # JSON: per reference clip its blob (id, content type, size, expiry), seconds and transcript.
+    Column("cover", Text),
+    # JSON: the cover image's blob, or null.
+    Column("profile", Text),
+    # The computed VoiceProfile as JSON, once analysed.
+    Column("enhance_audio_quality", Boolean, nullable=False, server_default="1"),
+    Column("task_count", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_voice_models_account", "account_id", "created_at"),
+    Index("ix_voice_models_listing", "visibility", "task_count"),
+)
+
+voice_model_labels = Table(
+    "voice_model_labels",
+    metadata,
+    Column("model_id", String(32), ForeignKey("voice_models.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    # tag | language
+    Column("value", String(100), primary_key=True),
+    Index("ix_voice_model_labels_value", "kind", "value"),
+)
