@@ -23,6 +23,9 @@ from shoal.settings import Settings
 from shoal.storage.blobs import BlobStore, open_blob_store, purge_forever
 from shoal.storage.db.database import Database, open_database
 from shoal.tasks.queue import TaskQueue
+from shoal.voices.builtin import BUILTIN_VOICES
+from shoal.voices.catalog import VoiceCatalog
+from shoal.voices.models import ensure_builtin_voices
 
 if TYPE_CHECKING:
     from shoal.tasks.worker import TaskWorker
@@ -61,6 +64,7 @@ class Services:
     blobs: BlobStore
     file_links: FileLinks
     tasks: TaskQueue
+    voices: VoiceCatalog
     worker: TaskWorker | None = None
     delivery_wake: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when a task with a callback finishes here, so its callback goes out at once."""
@@ -72,6 +76,7 @@ class Services:
         async with contextlib.AsyncExitStack() as stack:
             db = await open_database(settings.db_url)
             stack.push_async_callback(db.dispose)
+            await ensure_builtin_voices(db, BUILTIN_VOICES)
             limiter = await open_limiter(settings)
             stack.push_async_callback(limiter.close)
             engines = EngineRegistry.from_settings(settings)
@@ -107,7 +112,9 @@ class Services:
                 blobs=open_blob_store(settings, db),
                 file_links=await open_file_links(db, settings.server.public_url),
                 tasks=TaskQueue(db),
+                voices=VoiceCatalog(db, engines),
             )
+            services.synthesizer.voices = services.voices
             sweep_every = min(60.0, billing.hold_ttl_seconds / 3)  # renewals must beat the expiry
             services._background.append(asyncio.create_task(services.metering.sweep_forever(sweep_every)))
             if settings.tasks.workers:

@@ -177,8 +177,8 @@ async def test_create_returns_the_full_entity_with_clips_texts_and_owner(
         "Two sentences", "Piper reading two lines", "private",
     )  # fmt: skip
     assert (body["type"], body["train_mode"], body["lock_visibility"]) == ("tts", "fast", False)
-    # No analysis engine is wired yet: the voice is stored, not trained, and nothing pretends otherwise.
-    assert body["state"] == "created"
+    # The clips were analysed at creation: the voice is ready to speak with.
+    assert body["state"] == "trained"
     assert body["tags"] == ["calm", "english"]
     assert body["author"] == {"_id": alice.account_id, "nickname": alice.name, "avatar": ""}
     assert body["cover_image"] == ""

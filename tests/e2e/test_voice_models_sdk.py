@@ -90,7 +90,7 @@ def test_new_sdk_creates_reads_lists_updates_and_deletes_with_privacy(
             description="two clips",
         )  # fmt: skip
         assert (private.visibility, private.train_mode, private.type) == ("private", "fast", "tts")
-        assert private.state == "created"  # stored; the voice analysis is not wired yet
+        assert private.state == "trained"  # analysed at creation
         assert private.author.id == owner["account_id"]
         assert [sample.text for sample in private.samples] == [FIRST, SECOND]
         assert private.tags == [tag, "calm"] and private.description == "two clips"
@@ -165,7 +165,7 @@ def test_legacy_sdk_creates_reads_lists_updates_and_deletes_with_privacy(
         Session(other["secret"], base_url=server.base_url) as theirs,
     ):
         model = mine.create_model(title="Legacy voice", voices=list(clips), texts=[FIRST, SECOND], tags=[tag])
-        assert (model.visibility, model.state, model.train_mode) == ("private", "created", "fast")
+        assert (model.visibility, model.state, model.train_mode) == ("private", "trained", "fast")
         assert mine.get_model(model.id).title == "Legacy voice"
         page = mine.list_models(self_only=True, tag=tag)
         assert [item.id for item in page.items] == [model.id] and page.total == 1

@@ -88,7 +88,11 @@ async def prepare_speech(
         audio = services.upstream_speech.stream(upstream, meter=charge)
         plan = upstream
     else:
-        local = synthesizer.plan(params)
+        speakers = None
+        if params.voices or params.references:
+            speakers = await services.voices.speakers(params.voices, key.account_id, params.references)
+            on_request_end(connection, lambda: services.voices.count_uses(speakers or ()))
+        local = synthesizer.plan(params, speakers)
 
         async def release() -> None:
             local.release()

@@ -93,8 +93,11 @@ async def submit_speech(
     else:
         # Voices, text, languages: refused now, not later. Busy now is no reason to refuse
         # work that waits in a queue.
+        speakers = None
+        if params.voices or params.references:
+            speakers = await services.voices.speakers(params.voices, key.account_id, params.references)
         with contextlib.suppress(EngineBusy):
-            synthesizer.plan(params).release()
+            synthesizer.plan(params, speakers).release()
     units = len(params.text.encode())
     work = speech_request(params, base_url=str(request.base_url), units=units, discount_bp=key.discount_bp)
     return await _submit(

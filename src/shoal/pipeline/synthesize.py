@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -27,6 +27,10 @@ from shoal.errors import EngineFailed, NothingToSpeak, ShoalError, TextTooLong, 
 from shoal.settings import TTSSettings
 from shoal.text.frontend import ChunkingOptions, TextChunk, prepare
 from shoal.voices.expression import prosody_of
+from shoal.voices.profile import VoiceProfile
+
+if TYPE_CHECKING:
+    from shoal.voices.catalog import Speaker, VoiceCatalog
 
 Latency = Literal["normal", "balanced", "low"]
 
@@ -56,6 +60,8 @@ class SpeechParams:
     latency: Latency = "balanced"
     fish_body: Mapping[str, Any] | None = None
     """The Fish request as received, forwarded verbatim when the model is served by a Fish upstream."""
+    references: tuple[tuple[tuple[bytes, str], ...], ...] = ()
+    """Zero-shot references per speaker: ``references[N]`` is ``(audio, transcript)`` clips of speaker N."""
 
     @property
     def output_rate(self) -> int:
@@ -67,6 +73,8 @@ class _Job:
     chunk: TextChunk
     engine: TTSEngine
     voice: str | None
+    profile: VoiceProfile | None = None
+    """The voice the engine's output is adapted toward (voice matching), if any."""
 
 
 @dataclass(slots=True)
@@ -115,6 +123,8 @@ class Synthesizer:
     def __init__(self, engines: EngineRegistry, settings: TTSSettings) -> None:
         self._engines = engines
         self._settings = settings
+        self.voices: VoiceCatalog | None = None
+        """Adapts engine output toward voice profiles and expression pitch (set by Services)."""
 
     def model_names(self) -> list[str]:
         return sorted(self._settings.models)
@@ -135,15 +145,22 @@ class Synthesizer:
         if len(params.text) > self._settings.max_text_chars:
             raise TextTooLong(len(params.text), self._settings.max_text_chars)
 
-    def plan(self, params: SpeechParams) -> SynthesisPlan:
-        """Validate, chunk and admit a request. Raises before any audio is produced."""
+    def plan(self, params: SpeechParams, speakers: Sequence[Speaker] | None = None) -> SynthesisPlan:
+        """Validate, chunk and admit a request. Raises before any audio is produced.
+
+        ``speakers`` are the request's voices resolved by the voice catalog (built-in voices,
+        voice models, references); without them, ``params.voices`` must name engine voices."""
         self.check_length(params)
         model = self.model_for(params)
         route = self._settings.models[model]
         primary = self._engines.get(route.engine)
         if primary is None:
             raise EngineFailed(f"engine {route.engine!r} is not running")
-        speakers = self.speakers(params) or [(primary, route.voice)]
+        resolved = (
+            [(s.engine, s.voice, s.profile) for s in speakers] if speakers
+            else [(engine, voice, None) for engine, voice in self.speakers(params)]
+        )  # fmt: skip
+        chosen = resolved or [(primary, route.voice, None)]
 
         chunks = prepare(
             params.text,
@@ -152,15 +169,15 @@ class Synthesizer:
                 min_chunk_length=params.min_chunk_length,
                 first_chunk_chars=FIRST_CHUNK_CHARS[params.latency],
                 normalize=params.normalize,
-                default_language=next(iter(sorted(speakers[0][0].languages())), "en"),
+                default_language=next(iter(sorted(chosen[0][0].languages())), "en"),
             ),
         )
         if not chunks:
             raise NothingToSpeak()
 
-        def speaker(chunk: TextChunk) -> tuple[TTSEngine, str | None]:
-            known = chunk.speaker is not None and chunk.speaker < len(speakers)
-            return speakers[chunk.speaker if known and chunk.speaker is not None else 0]
+        def speaker(chunk: TextChunk) -> tuple[TTSEngine, str | None, VoiceProfile | None]:
+            known = chunk.speaker is not None and chunk.speaker < len(chosen)
+            return chosen[chunk.speaker if known and chunk.speaker is not None else 0]
 
         jobs = [self._route(chunk, *speaker(chunk)) for chunk in chunks]
 
@@ -183,13 +200,15 @@ class Synthesizer:
             speakers.append((found[0], found[1].id))
         return speakers
 
-    def _route(self, chunk: TextChunk, primary: TTSEngine, voice: str | None) -> _Job:
+    def _route(
+        self, chunk: TextChunk, primary: TTSEngine, voice: str | None, profile: VoiceProfile | None
+    ) -> _Job:
         speaks = primary.languages()
         if "*" in speaks or chunk.language in speaks or not self._settings.fallback_engine:
-            return _Job(chunk, primary, voice)
+            return _Job(chunk, primary, voice, profile)
         fallback = self._engines.get(self._settings.fallback_engine)
         if fallback is None:
-            return _Job(chunk, primary, voice)
+            return _Job(chunk, primary, voice, profile)
         return _Job(chunk, fallback, None)
 
     def output_for(self, params: SpeechParams) -> AudioOutput:
@@ -270,15 +289,23 @@ class Synthesizer:
         try:
             for done, job in enumerate(plan.jobs):
                 prosody = prosody_of(job.chunk.expressions)
+                tempo = job.profile.tempo if job.profile is not None else 1.0
                 request = SynthesisRequest(
-                    job.chunk.text, job.chunk.language, job.voice, plan.params.speed * prosody.rate,
+                    job.chunk.text, job.chunk.language, job.voice, plan.params.speed * prosody.rate * tempo,
                     deadline=clock.deadline,
                 )  # fmt: skip
                 rate = job.engine.sample_rate
                 if prosody.pause_seconds:
                     await pieces.put((rate, np.zeros(round(prosody.pause_seconds * rate), dtype=np.int16)))
+                adapter = None
+                voice = job.voice or next((v.id for v in job.engine.voices()), None)
+                if self.voices is not None and voice is not None:
+                    adapter = await self.voices.adapter(job.profile, voice, rate, prosody.pitch_semitones)
                 try:
                     async for pcm in job.engine.synthesize(request):
+                        if adapter is not None:  # WORLD resynthesis: CPU work, off the event loop
+                            adapted = await asyncio.to_thread(adapter.process, dsp.to_float(pcm))
+                            pcm = dsp.to_pcm(adapted)
                         await pieces.put((rate, dsp.apply_gain_db(pcm, prosody.energy_db)))
                 except ShoalError:
                     raise

@@ -50,6 +50,10 @@ def quote_of(services: Services, task: Task) -> Quote:
 def _speech_params(task: Task) -> SpeechParams:
     fields = dict(task.request["speech"])
     fields["voices"] = tuple(fields.get("voices") or ())
+    fields["references"] = tuple(
+        tuple((bytes(audio), str(text)) for audio, text in speaker)
+        for speaker in fields.get("references") or ()
+    )
     return SpeechParams(**fields)
 
 
@@ -65,7 +69,11 @@ async def _audio(services: Services, task: Task, params: SpeechParams, charge: C
                 return b"".join([piece async for piece in audio])
         finally:
             await upstream.close()
-    plan = synthesizer.plan(params)
+    speakers = None
+    if params.voices or params.references:
+        speakers = await services.voices.speakers(params.voices, task.account_id, params.references)
+        await services.voices.count_uses(speakers)
+    plan = synthesizer.plan(params, speakers)
     try:
         audio = synthesizer.stream(plan, meter=charge)
         async with contextlib.aclosing(audio):

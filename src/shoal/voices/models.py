@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from shoal.audio.decode import probe, windows
@@ -33,6 +34,7 @@ from shoal.pipeline.transcribe import TranscriptionParams
 from shoal.storage.blobs import BlobInfo, BlobStore
 from shoal.storage.db.database import Database
 from shoal.storage.db.tables import accounts, voice_model_labels, voice_models
+from shoal.voices.builtin import BuiltinVoice
 from shoal.voices.profile import VoiceProfile
 
 if TYPE_CHECKING:
@@ -239,14 +241,13 @@ async def transcribe(services: Services, clip: CheckedClip, index: int) -> tuple
 async def compute_state(
     services: Services, clips: Sequence[CheckedClip], texts: Sequence[str]
 ) -> tuple[VoiceProfile | None, str | None]:
-    """The voice's computed state: (profile, None) once analysed, (None, reason) when the analysis
-    failed, (None, None) while no analysis is available (the model then stays ``created``).
-
-    This is the one place the analysis is called from: ``shoal.voices.analysis.analyse`` on
-    ``decode_samples(clip, rate)`` and the clip's transcript, in a thread (it is CPU work).
-    """
-    del services, clips, texts  # no analysis engine is wired yet: nothing is faked
-    return None, None
+    """The voice's computed state: (profile, None) once analysed (the model is then ``trained``),
+    (None, reason) when the clips hold no usable voice (``failed``)."""
+    try:
+        profile = await services.voices.analyse_clips([clip.data for clip in clips], texts)
+    except InvalidAudio as error:
+        return None, error.message
+    return profile, None
 
 
 # -- creating -------------------------------------------------------------------------------------
@@ -621,3 +622,38 @@ async def delete_voice_model(services: Services, account_id: str, model_id: str)
         await connection.execute(delete(voice_model_labels).where(voice_model_labels.c.model_id == model_id))
         await connection.execute(delete(voice_models).where(voice_models.c.id == model_id))
     await _delete_blobs(services.blobs, model)
+
+
+SYSTEM_ACCOUNT = "shoal"
+"""Owner of the built-in voices (no account row: its name shows as "shoal")."""
+
+
+async def ensure_builtin_voices(db: Database, voices: Sequence[BuiltinVoice]) -> None:
+    """Keep the built-in voices as public voice models (listed, usable by id, uses counted),
+    inserting the missing ones and refreshing the rest; safe when replicas start together."""
+    now = _now()
+    for voice in voices:
+        model = VoiceModel(
+            id=voice.id, account_id=SYSTEM_ACCOUNT, author_name=SYSTEM_ACCOUNT, type="tts", title=voice.title,
+            description=voice.description, visibility="public", train_mode="fast", state="trained",
+            state_reason=None, tags=tuple(voice.tags), languages=tuple(voice.languages), clips=(), cover=None,
+            profile=voice.profile, enhance_audio_quality=False, task_count=0, created_at=now, updated_at=now,
+        )  # fmt: skip
+        row = _row(model)
+        try:
+            async with db.write() as connection:
+                existing = (
+                    await connection.execute(
+                        select(voice_models.c.profile).where(voice_models.c.id == voice.id)
+                    )
+                ).first()
+                if existing is None:
+                    await connection.execute(insert(voice_models).values(**row))
+                    await _write_labels(connection, model.id, model.tags, model.languages)
+                elif existing.profile != row["profile"]:
+                    changed = {key: row[key] for key in ("title", "description", "profile", "updated_at")}
+                    await connection.execute(
+                        update(voice_models).where(voice_models.c.id == voice.id).values(**changed)
+                    )
+        except IntegrityError:
+            pass  # another replica inserted it at the same moment

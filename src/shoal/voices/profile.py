@@ -28,6 +28,8 @@ class VoiceProfile:
     loudness_lufs: float | None = None
     embedding: tuple[float, ...] = field(default=())
     """Speaker embedding of the reference (for choosing a base voice and reporting similarity)."""
+    eq_db: tuple[float, ...] = field(default=())
+    """Colour correction on top of the tilt: dB at the third-octave centres ``adapt.EQ_BANDS_HZ``."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -36,4 +38,5 @@ class VoiceProfile:
     def from_json(cls, text: str) -> VoiceProfile:
         data: dict[str, Any] = json.loads(text)
         data["embedding"] = tuple(data.get("embedding") or ())
+        data["eq_db"] = tuple(data.get("eq_db") or ())
         return cls(**data)

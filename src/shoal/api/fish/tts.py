@@ -37,6 +37,9 @@ def to_params(body: TTSRequest, model: str | None, raw: dict[str, Any] | None = 
     prosody = body.prosody
     reference = body.reference_id
     voices = tuple(reference) if isinstance(reference, list) else (reference,) if reference else ()
+    # A voice id wins over inline references (Fish's rule); with a list of ids, references[N]
+    # (when given) is speaker N's voice and the ids are labels.
+    references = () if isinstance(reference, str) else references_of(body)
     return SpeechParams(
         text=body.text,
         model=model,
@@ -53,7 +56,29 @@ def to_params(body: TTSRequest, model: str | None, raw: dict[str, Any] | None = 
         min_chunk_length=body.min_chunk_length if body.min_chunk_length is not None else 50,
         latency=body.latency or "balanced",
         fish_body=raw,
+        references=references,
     )
+
+
+def references_of(body: TTSRequest) -> tuple[tuple[tuple[bytes, str], ...], ...]:
+    """Inline references per speaker: a flat list is one speaker's clips, a list of lists one per speaker."""
+    found = body.references or []
+    if not found:
+        return ()
+    if isinstance(found[0], list):
+        return tuple(tuple((ref.audio, ref.text) for ref in speaker) for speaker in found)
+    return (tuple((ref.audio, ref.text) for ref in found),)
+
+
+def refuse_dialogue_on_s1(params: SpeechParams, model: str) -> Response | None:
+    """Several speakers need an S2 model: Fish answers a list with ``s1`` with 422, and so does Shoal."""
+    if model == "s1" and max(len(params.voices), len(params.references)) > 1:
+        return validation_error_response(
+            [{"loc": ("body", "reference_id"), "type": "value_error",
+              "msg": "several speakers (a reference_id list or references per speaker) need an S2 model such "
+                     "as s2-pro; s1 speaks with one voice"}]
+        )  # fmt: skip
+    return None
 
 
 @router.post(
@@ -76,11 +101,13 @@ async def text_to_speech(
         body = TTSRequest.model_validate(raw)
     except ValidationError as error:
         return validation_error_response(error.errors(include_url=False, include_input=False))
+    params = to_params(body, model, without_async_fields(raw))
+    refused = refuse_dialogue_on_s1(params, services.synthesizer.model_for(params))
+    if refused is not None:
+        return refused
     if wants_task(raw):
-        work = without_async_fields(raw)
-        params = to_params(body, model, work)
         return await submit_speech(request, services, principal, params, surface="fish", body=raw)
-    plan, audio = await prepare_speech(request, services, principal, to_params(body, model, raw))
+    plan, audio = await prepare_speech(request, services, principal, params)
     return StreamingResponse(
         audio, media_type=CONTENT_TYPES[plan.params.format], headers={"Cache-Control": "no-store"}
     )

@@ -20,7 +20,7 @@ from shoal.api.body import read_object
 from shoal.api.deps import PrincipalDep, ServicesDep
 from shoal.api.fish.schemas import TTSRequest
 from shoal.api.fish.tts import to_params
-from shoal.api.proxy.errors import validation_error_response
+from shoal.api.proxy.errors import BAD_PARAMETERS, error_response, validation_error_response
 from shoal.api.stored import synthesize_and_store
 from shoal.api.submit import submit_speech, wants_task, without_async_fields
 
@@ -60,6 +60,11 @@ async def text_to_speech_url(
             request, error.errors(include_url=False, include_input=False, include_context=False)
         )
     params = to_params(body, model, work)
+    if max(len(params.voices), len(params.references)) > 1 and services.synthesizer.model_for(params) == "s1":
+        return error_response(
+            request, 400, BAD_PARAMETERS,
+            "several speakers (a reference_id list or references per speaker) need an S2 model, e.g. s2-pro",
+        )  # fmt: skip
     if queued:
         return await submit_speech(request, services, principal, params, surface="proxy", body=raw)
     stored = await synthesize_and_store(request, services, principal, params)
