@@ -122,11 +122,24 @@ class Metering:
             self.in_progress[hold.id] = charge
         return charge
 
-    async def resume(self, hold_id: str, quote: Quote, request_id: str) -> Charge | None:
-        """The charge of a hold taken elsewhere (a task submitted to another process); None when the
-        hold is gone — it was settled already, so the work must not be charged again."""
+    async def resume(
+        self, hold_id: str, quote: Quote, request_id: str, *, account_id: str, key_id: str, ttl_seconds: float
+    ) -> Charge | None:
+        """The charge of a hold taken elsewhere (a task submitted to another process).
+
+        None when the hold was settled already (a usage record exists): the work must not be
+        charged again. A hold that expired unsettled (it waited too long) is taken again, so the
+        work is paid for — or refused with InsufficientCredit."""
         hold = await self.wallet.find_hold(hold_id)
-        return Charge(self, quote, hold, request_id) if hold is not None else None
+        if hold is not None:
+            return Charge(self, quote, hold, request_id)
+        if await self.wallet.billed(request_id):
+            return None
+        hold = await self.wallet.reserve(
+            account_id=account_id, key_id=key_id, amount_nanos=quote.cost_nanos, monthly_cap_nanos=None,
+            ttl_seconds=ttl_seconds,
+        )  # fmt: skip
+        return Charge(self, quote, hold, request_id)
 
     def balance(self, cost_nanos: int, balance_nanos: int | None) -> Balance:
         threshold = round(self._settings.low_balance_threshold * 1_000_000_000)

@@ -22,7 +22,7 @@ from shoal.billing.pricing import Quote
 from shoal.errors import InsufficientCredit, MonthlyCapExceeded, NotFound
 from shoal.storage.db.database import Database
 from shoal.storage.db.driver import Transaction
-from shoal.storage.db.tables import holds, ledger
+from shoal.storage.db.tables import holds, ledger, usage_records
 
 Outcome = Literal["completed", "cancelled", "failed", "expired"]
 
@@ -140,6 +140,14 @@ class Wallet:
             f"insufficient credits: this request costs {credits_str(amount)} credits and the balance is "
             f"{credits_str(int(row[0]))}; top up the account to continue"
         )
+
+    async def billed(self, request_id: str) -> bool:
+        """Whether a request's hold was settled (settling writes its usage record; sweeping does not)."""
+        async with self._db.read() as connection:
+            found = await connection.execute(
+                select(usage_records.c.id).where(usage_records.c.request_id == request_id).limit(1)
+            )
+            return found.first() is not None
 
     async def find_hold(self, hold_id: str) -> Hold | None:
         """A hold still open (not settled or swept), e.g. to settle it in another process."""

@@ -17,7 +17,9 @@ import socket
 import uuid
 from typing import Any
 
+from shoal.billing.metering import Charge
 from shoal.billing.money import to_credits
+from shoal.billing.pricing import Quote
 from shoal.errors import EngineBusy, ShoalError
 from shoal.services import Services
 from shoal.settings import TaskSettings
@@ -85,7 +87,7 @@ class TaskWorker:
         keeper = asyncio.create_task(self._keep_lease(task, owner))
         quote = quote_of(services, task)
         try:
-            charge = await services.metering.resume(task.hold_id, quote, task.id) if task.hold_id else None
+            charge = await self._charge(task, quote) if task.hold_id else None
             try:
                 result: dict[str, Any] = await execute(services, task, charge)
             except EngineBusy:
@@ -115,13 +117,18 @@ class TaskWorker:
             if task.callback_url:
                 services.delivery_wake.set()
 
+    async def _charge(self, task: Task, quote: Quote) -> Charge | None:
+        assert task.hold_id is not None
+        return await self._services.metering.resume(
+            task.hold_id, quote, task.id, account_id=task.account_id, key_id=task.key_id,
+            ttl_seconds=self._settings.hold_ttl_seconds,
+        )  # fmt: skip
+
     async def _fail(self, task: Task, owner: str, error: str) -> None:
-        if task.hold_id:
-            charge = await self._services.metering.resume(
-                task.hold_id, quote_of(self._services, task), task.id
-            )
-            if charge is not None:
-                await charge.settle()
+        if task.hold_id:  # release the hold, if it is still there
+            hold = await self._services.metering.wallet.find_hold(task.hold_id)
+            if hold is not None:
+                await self._services.metering.wallet.settle(hold, 0, None)
         await self._queue.finish(task, owner, "failed", error=error)
         if task.callback_url:
             self._services.delivery_wake.set()

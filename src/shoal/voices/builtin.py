@@ -1,59 +1,84 @@
-"""Shoal's built-in voices: presets over the packaged base voice, matched like any voice model.
+"""Shoal's built-in public voices: profiles over the Piper ``joe`` base voice.
 
-Each is a ``VoiceProfile`` far enough from the others in pitch level, pitch range, vocal-tract
-length (formant scale), brightness and tempo to be told apart: a young and an older woman, a
-young and an older man. They are public voice models owned by "shoal", listed by ``GET /model``
-and usable by id, so a dialogue works out of the box.
+They are not recordings of anyone: each is a set of voice-matching parameters (pitch level and
+range, vocal-tract length, colour, tempo) chosen to sound like a different kind of speaker —
+a younger and an older woman, a younger and an older man — so a dialogue works out of the box.
+Pitch levels sit at least four semitones apart and formant scales at least 0.06 apart, so
+that each pair stays distinct (``tests/unit/test_voice_adapt.py`` checks it with the d-vector).
+
+Ids are 32 lowercase hex characters, like Fish Audio model ids (so clients that store or
+validate Fish ids take them), fixed here forever; ``slug`` is a readable name for each.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from shoal.voices.profile import VoiceProfile
 
-_NAMESPACE = uuid.UUID("6f1e0a52-5b7e-4d07-9a53-2c4bde0f7a11")
-
-
-def builtin_id(name: str) -> str:
-    """A stable 32-hex id, shaped like every Fish voice model id."""
-    return uuid.uuid5(_NAMESPACE, name).hex
+BASE_VOICE = "joe"
 
 
 @dataclass(frozen=True, slots=True)
 class BuiltinVoice:
     id: str
+    slug: str
     title: str
     description: str
-    tags: tuple[str, ...]
-    languages: tuple[str, ...]
     profile: VoiceProfile
+    languages: tuple[str, ...] = ("en",)
+    tags: tuple[str, ...] = ()
 
 
 def _voice(
-    name: str, title: str, description: str, tags: tuple[str, ...], *, f0_median_hz: float,
-    f0_spread_semitones: float, formant_scale: float, tilt_db_per_octave: float, tempo: float,
-) -> BuiltinVoice:  # fmt: skip
-    profile = VoiceProfile("joe", f0_median_hz, f0_spread_semitones, formant_scale, tilt_db_per_octave, tempo)
-    return BuiltinVoice(builtin_id(name), title, description, tags, ("en",), profile)
+    id: str, slug: str, title: str, description: str, tags: tuple[str, ...], **profile: float
+) -> BuiltinVoice:
+    return BuiltinVoice(
+        id=id,
+        slug=slug,
+        title=title,
+        description=description + " A Shoal voice: Piper's joe, voice-matched on the CPU (not a clone).",
+        profile=VoiceProfile(base_voice=BASE_VOICE, **profile),  # type: ignore[arg-type]
+        tags=("shoal", "built-in", *tags),
+    )
 
 
 BUILTIN_VOICES: tuple[BuiltinVoice, ...] = (
     _voice(
-        "ava", "Ava", "A young woman's voice: bright, lively and quick.", ("female", "young", "shoal"),
-        f0_median_hz=215.0, f0_spread_semitones=3.2, formant_scale=1.18, tilt_db_per_octave=1.0, tempo=1.06,
+        "5f0c3b8e2a7d4c61b9e4a1d7c3f28e01", "ava", "Ava",
+        "A young woman: bright, lively, a little quick.",
+        ("female", "young", "bright"),
+        f0_median_hz=225.0, f0_spread_semitones=3.6, formant_scale=1.22, tilt_db_per_octave=1.0, tempo=1.06,
     ),
     _voice(
-        "ruth", "Ruth", "An older woman's voice: warm, lower and unhurried.", ("female", "older", "shoal"),
-        f0_median_hz=172.0, f0_spread_semitones=2.2, formant_scale=1.11, tilt_db_per_octave=-0.8, tempo=0.92,
+        "a3e91d4b7c2f48e0b61d5a9c8e7f3b02", "ruth", "Ruth",
+        "An older woman: lower, warm and unhurried.",
+        ("female", "older", "warm", "calm"),
+        f0_median_hz=175.0, f0_spread_semitones=2.6, formant_scale=1.14, tilt_db_per_octave=-1.5, tempo=0.9,
     ),
     _voice(
-        "leo", "Leo", "A young man's voice: light and energetic.", ("male", "young", "shoal"),
-        f0_median_hz=138.0, f0_spread_semitones=2.8, formant_scale=1.05, tilt_db_per_octave=0.6, tempo=1.05,
+        "c7b24e9f1a5d43c8a0e6f2b9d4c81a03", "leo", "Leo",
+        "A young man: clear, light and energetic.",
+        ("male", "young", "clear"),
+        f0_median_hz=128.0, f0_spread_semitones=3.2, formant_scale=1.06, tilt_db_per_octave=0.5, tempo=1.05,
     ),
     _voice(
-        "walter", "Walter", "An older man's voice: deep, dark and slow.", ("male", "older", "shoal"),
-        f0_median_hz=88.0, f0_spread_semitones=1.7, formant_scale=0.92, tilt_db_per_octave=-1.2, tempo=0.9,
+        "e2d85a1c9b4f47e3a8c0d6b2f5e91c04", "walter", "Walter",
+        "An older man: deep, dark and measured.",
+        ("male", "older", "deep", "calm"),
+        f0_median_hz=92.0, f0_spread_semitones=2.2, formant_scale=0.95, tilt_db_per_octave=-2.0, tempo=0.9,
     ),
 )  # fmt: skip
+
+
+def builtin_voices() -> list[BuiltinVoice]:
+    """Every built-in voice, in a stable order."""
+    return list(BUILTIN_VOICES)
+
+
+def find_builtin(id_or_slug: str) -> BuiltinVoice | None:
+    """The built-in voice with this id (or readable slug), if any."""
+    for voice in BUILTIN_VOICES:
+        if id_or_slug in (voice.id, voice.slug):
+            return voice
+    return None
