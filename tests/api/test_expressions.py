@@ -26,8 +26,10 @@ async def test_slowly_and_quickly_change_the_tempo(client: httpx.AsyncClient) ->
     plain = await speak(client, TEXT)
     slow = await speak(client, f"[slowly] {TEXT}")
     fast = await speak(client, f"[quickly] {TEXT}")
-    assert slow.duration > plain.duration * 1.12
-    assert fast.duration < plain.duration * 0.92
+    # Tempo stretches the words, not the silence around them: durations move less than the rates.
+    assert slow.duration > plain.duration * 1.1
+    assert fast.duration < plain.duration * 0.95
+    assert fast.duration < slow.duration * 0.8
 
 
 async def test_whispering_is_quieter_and_shouting_louder(client: httpx.AsyncClient) -> None:

@@ -93,7 +93,7 @@ MODIFIERS: tuple[tuple[re.Pattern[str], Prosody], ...] = tuple(
     (re.compile(rf"\b(?:{words})\b"), prosody)
     for words, prosody in (
         ("slowly|slow|slower", _p(0.8, 0, 0)),
-        ("quickly|fast|faster|rapidly|hurried", _p(1.2, 0, 0)),
+        ("quickly|fast|faster|rapidly|hurried", _p(1.25, 0, 0)),
         ("loudly|loud|louder", _p(1.0, 1, 6)),
         ("softly|quietly|quiet|gently", _p(1.0, 0, -5)),
         ("whisper|whispers|whispered|whispering", _p(0.95, 0, -10, 1.0)),
