@@ -31,7 +31,8 @@ _TOUCH_EVERY_SECONDS = 60.0
 _RATE_WINDOW_SECONDS = 60.0
 
 
-def get_services(connection: HTTPConnection) -> Services:
+async def get_services(connection: HTTPConnection) -> Services:
+    # async: a plain def dependency would run in the thread pool on every request.
     services: Services = connection.app.state.services
     return services
 
@@ -39,7 +40,7 @@ def get_services(connection: HTTPConnection) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_transcriber(services: ServicesDep) -> Transcriber:
+async def get_transcriber(services: ServicesDep) -> Transcriber:
     return services.transcriber
 
 

@@ -11,7 +11,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from shoal.api.fish import errors as fish
@@ -72,6 +72,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_openai(request):
             return openai.error_response(error.status_code, _http_message(error), headers=headers)
         return fish.error_response(error.status_code, _http_message(error), headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, error: ClientDisconnect) -> Response:
+        # The client left while its body was being read: nobody will read an answer, nothing broke.
+        log.debug("request %s: client disconnected", request.scope.get("state", {}).get("request_id", "?"))
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
