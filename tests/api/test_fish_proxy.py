@@ -176,13 +176,16 @@ async def test_415_for_an_encoding_it_does_not_take(client: httpx.AsyncClient) -
     assert "application/json or application/msgpack" in proxy_error(response, 415, "unsupported_media_type")
 
 
-async def test_callback_url_is_not_available_yet(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/v1/fish/tts", json={"text": TEXT, "callback_url": "https://example.com/hook"}
-    )
-    assert "callbacks (callback_url) are not available yet" in proxy_error(
-        response, 400, "api_not_implemented"
-    )
+async def test_a_callback_url_that_cannot_be_reached_is_refused_in_this_surfaces_shape(
+    client: httpx.AsyncClient,
+) -> None:
+    for url, fragment in (
+        ("https://no-such-host.invalid/hook", "does not resolve"),
+        ("http://10.0.0.7/hook", "callback_url"),
+        ("ftp://example.com/hook", "callback_url"),
+    ):
+        response = await client.post("/v1/fish/tts", json={"text": TEXT, "callback_url": url})
+        assert fragment in proxy_error(response, 400, "token_mismatched")
 
 
 async def test_402_insufficient_balance(app: FastAPI, services: Services) -> None:

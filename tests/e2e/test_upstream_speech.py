@@ -114,12 +114,13 @@ def test_billed_at_a_by_utf8_bytes(chain: Chain) -> None:
 def test_legacy_session_references_and_dialogue_pass_through(chain: Chain, tmp_path: Path) -> None:
     """Inline references (bytes in msgpack) and a reference_id list with speaker tags reach B intact:
     B answers with speech, which it could not if the body arrived mangled."""
+    reference_text = "This is a reference clip, long enough for the voice to be measured."
     with FishAudio(api_key=chain.b.api_key, base_url=chain.b.base_url) as direct:
-        clip = direct.tts.convert(text="A reference clip.", format="wav")
+        clip = direct.tts.convert(text=reference_text, format="wav")
     request = TTSRequest(
         text="<|speaker:0|>First voice. <|speaker:1|>Second voice.",
         format="mp3",
-        references=[ReferenceAudio(audio=clip, text="A reference clip.")],
+        references=[ReferenceAudio(audio=clip, text=reference_text)],
     )
     with Session(chain.key, base_url=chain.base_url) as session:
         audio = b"".join(session.tts(request, backend="s2-pro"))
