@@ -31,6 +31,7 @@ bench: $(STAMP)  ## performance figures, each beside a baseline measured in the 
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/tasks.py
+	$(BIN)/python bench/voices.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,13 +4,17 @@ the pitch of what comes out (WORLD's F0, the measure the voice matching itself m
 from __future__ import annotations
 
 import base64
+import io
 from typing import Any
 
 import httpx
 import numpy as np
+import pyloudnorm
 import pytest
 import pyworld
+import soundfile  # type: ignore[import-untyped]
 
+from shoal.services import Services
 from shoal.voices.builtin import BUILTIN_VOICES
 from tests.audio_checks import assert_speech, decode
 
@@ -138,3 +142,58 @@ async def test_a_voice_model_from_clips_speaks_like_them(client: httpx.AsyncClie
     spoken = median_f0(await speak(client, reference_id=model["_id"]))
     assert spoken == pytest.approx(median_f0(clip), rel=0.2)
     assert spoken > median_f0(await speak(client)) * 1.15
+
+
+async def test_matching_builds_on_a_neural_voice_even_for_a_robotic_reference(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    # eSpeak's own speech is closest to eSpeak's voice, but a formant synthesizer cannot be
+    # moved toward anyone: the catalog offers only neural voices as bases.
+    reference_text = "This is how I sound when I read a sentence aloud."
+    robotic = await speak(client, text=reference_text, reference_id="espeak-en")
+    profile = await services.voices.analyse_clips([robotic], [reference_text])
+    assert profile.base_voice == "joe"
+
+
+def lufs(audio: bytes) -> float:
+    decoded = decode(audio)
+    return float(
+        pyloudnorm.Meter(decoded.sample_rate).integrated_loudness(decoded.samples.astype(np.float64))
+    )
+
+
+def quieter(wav: bytes, db: float) -> bytes:
+    decoded = decode(wav)
+    out = io.BytesIO()
+    soundfile.write(
+        out, decoded.samples * 10 ** (-db / 20), decoded.sample_rate, format="WAV", subtype="FLOAT"
+    )
+    return out.getvalue()
+
+
+async def test_a_reference_keeps_its_recording_level_only_without_normalisation(
+    client: httpx.AsyncClient,
+) -> None:
+    reference_text = "Speaking at my usual level, in a room of my usual size."
+    clip = await speak(client, text=reference_text, reference_id=BY_NAME["leo"])
+
+    async def level(reference: bytes, normalise: bool) -> float:
+        references = [{"audio": base64.b64encode(reference).decode(), "text": reference_text}]
+        prosody = {"normalize_loudness": normalise}
+        return lufs(await speak(client, references=references, prosody=prosody))
+
+    loud, soft = await level(clip, False), await level(quieter(clip, 12), False)
+    assert loud - soft == pytest.approx(12, abs=2.5)
+    assert await level(clip, True) == pytest.approx(await level(quieter(clip, 12), True), abs=1.5)
+
+
+async def test_openai_speech_takes_a_voice_model_id(client: httpx.AsyncClient) -> None:
+    async def spoken(voice: Any) -> float:
+        body = {"model": "tts-1", "input": TEXT, "voice": voice, "response_format": "wav"}
+        response = await client.post("/v1/audio/speech", json=body)
+        assert response.status_code == 200, response.text
+        return median_f0(response.content)
+
+    default = await spoken("alloy")
+    assert await spoken(BY_NAME["walter"]) < default * 0.8
+    assert await spoken({"id": BY_NAME["ava"]}) > default * 1.2

@@ -38,6 +38,9 @@ class Voice:
     id: str
     name: str
     languages: tuple[str, ...]
+    matchable: bool = True
+    """Whether voice matching may use it as a base: a neural voice can be moved toward a
+    reference; a formant synthesizer's buzz stays a buzz however it is warped."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,7 +250,12 @@ class EspeakEngine(BlockingEngine):
 
     def voices(self) -> list[Voice]:
         return [
-            Voice(id=f"{VOICE_PREFIX}{language}", name=f"eSpeak {voice.name}", languages=(language,))
+            Voice(
+                id=f"{VOICE_PREFIX}{language}",
+                name=f"eSpeak {voice.name}",
+                languages=(language,),
+                matchable=False,
+            )
             for language, voice in self._ensure_library().voices.items()
         ]
 

@@ -298,15 +298,18 @@ class Synthesizer:
                 if prosody.pause_seconds:
                     await pieces.put((rate, np.zeros(round(prosody.pause_seconds * rate), dtype=np.int16)))
                 adapter = None
+                level_db = prosody.energy_db
                 voice = job.voice or next((v.id for v in job.engine.voices()), None)
                 if self.voices is not None and voice is not None:
                     adapter = await self.voices.adapter(job.profile, voice, rate, prosody.pitch_semitones)
+                    if not plan.params.normalize_loudness:
+                        level_db += await self.voices.loudness_offset_db(job.profile, voice)
                 try:
                     async for pcm in job.engine.synthesize(request):
                         if adapter is not None:  # WORLD resynthesis: CPU work, off the event loop
                             adapted = await asyncio.to_thread(adapter.process, dsp.to_float(pcm))
                             pcm = dsp.to_pcm(adapted)
-                        await pieces.put((rate, dsp.apply_gain_db(pcm, prosody.energy_db)))
+                        await pieces.put((rate, dsp.apply_gain_db(pcm, level_db)))
                 except ShoalError:
                     raise
                 except Exception as error:  # engine libraries raise anything; name it at the boundary

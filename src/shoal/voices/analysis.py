@@ -10,10 +10,10 @@ CheapTrick for the spectral envelope), so a reference and a base voice recorded 
 rates compare like for like:
 
 * pitch level and range: median and robust spread of log-F0 over voiced frames;
-* vocal-tract length: the frequency-warp factor of the base voice's envelope that makes the
-  adapted calibration sentence most similar to the reference by the d-vector embedder (a
-  search over a dozen warps, about 2 s), or — for base stats loaded without their calibration
-  audio — the warp that best aligns the two long-term envelopes once their tilt is removed;
+* vocal-tract length: first the warp that best aligns the two long-term envelopes once their
+  tilt is removed; then, within ±15 % of it, the warp that makes the adapted calibration
+  sentence most similar to the reference by the d-vector embedder (about six candidates,
+  1–2 s). Base stats loaded from JSON have no calibration audio and keep the first estimate;
 * colour: what still separates the long-term envelopes after warping, smoothed to third
   octaves, as a tilt in dB per octave plus a residual EQ;
 * speaking rate: words (with a transcript) or syllable-like energy peaks per second of speech;
@@ -38,7 +38,7 @@ import soxr
 
 from shoal.errors import InvalidAudio
 from shoal.voices import embedding
-from shoal.voices.adapt import EQ_BANDS_HZ, FRAME_PERIOD_MS, VoiceAdapter, world_analysis
+from shoal.voices.adapt import EQ_BANDS_HZ, FRAME_PERIOD_MS, VoiceAdapter, smooth_f0, world_analysis
 from shoal.voices.profile import VoiceProfile
 
 Float = npt.NDArray[np.float32]
@@ -46,9 +46,15 @@ Double = npt.NDArray[np.float64]
 
 CALIBRATION_TEXT = (
     "When the sunlight strikes raindrops in the air, they act as a prism and form a rainbow. "
-    "The rainbow is a division of white light into many beautiful colors."
+    "The rainbow is a division of white light into many beautiful colors. These take the shape "
+    "of a long round arch, with its path high above, and its two ends apparently beyond the "
+    "horizon. There is, according to legend, a boiling pot of gold at one end."
 )
-"""What each base voice speaks to be measured (the opening of the Rainbow Passage)."""
+"""What each base voice speaks to be measured (the opening of the Rainbow Passage, about 20 s).
+Piper samples its prosody: over 8 s its median pitch moves by 0.35 semitones (sd) from one take
+to the next, over 20 s by 0.15, so a voice model sounds the same after a restart."""
+CALIBRATION_SEARCH_SECONDS = 12.0
+"""How much of the calibration sentence the warp search resynthesises per candidate."""
 
 MIN_SECONDS = 1.0
 MAX_SECONDS = 300.0
@@ -58,6 +64,7 @@ RATE = 16000
 FFT_SIZE = 1024
 """CheapTrick FFT size at ``RATE``: 513 bins 15.6 Hz apart."""
 F0_FLOOR, F0_CEIL = 55.0, 600.0
+F0_BLOCK_SECONDS = 30
 
 ENVELOPE_LOW_HZ, ENVELOPE_HIGH_HZ = 250.0, 5500.0
 """The band where formants live, compared when estimating vocal-tract length from envelopes."""
@@ -65,11 +72,17 @@ FORMANT_SCALES = np.round(np.arange(0.76, 1.3401, 0.005), 3)
 """Warp factors tried on envelopes (adult vocal tracts span about ±25 % around an average one)."""
 SEARCH_SCALES = np.round(np.arange(0.80, 1.3501, 0.05), 3)
 """Warp factors tried on the calibration sentence, refined between neighbours afterwards."""
+SEARCH_PRIOR_WEIGHT = 0.15
+"""Similarity given up per unit of log-distance from the envelope estimate (0.02 at ±15 %)."""
+SEARCH_SPAN = 1.15
+"""The search stays within this factor of the envelope estimate."""
 TILT_LIMIT_DB = 6.0
 EQ_LIMIT_DB = 12.0
 BANDWIDTH_FLOOR_DB = 60.0
 """Bands this far below the reference's loudest band are outside its bandwidth: not copied."""
 TEMPO_LIMITS = (0.7, 1.4)
+TIMBRE_SECONDS = 60.0
+"""Envelope and embedding come from the first minute; pitch, rate and loudness from all of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,14 +173,27 @@ def _prepare(samples: npt.NDArray[Any], rate: int) -> Double:
     return audio
 
 
-def _frame_levels_db(audio: Double, rate: int, hop_seconds: float) -> Double:
-    """RMS level (dB) of 20 ms frames every ``hop_seconds``."""
+def _frame_levels_db(
+    audio: Double, rate: int, hop_seconds: float, band: tuple[float, float] | None = None
+) -> Double:
+    """Level (dB) of 20 ms frames every ``hop_seconds``: RMS, or the energy within ``band`` (Hz).
+    Worked out a few thousand frames at a time, so five minutes cost little memory."""
     hop = max(1, round(rate * hop_seconds))
     width = round(rate * 0.02)
     padded = np.pad(audio, (width // 2, width))
     count = 1 + (len(padded) - width) // hop
     frames = np.lib.stride_tricks.sliding_window_view(padded, width)[::hop][:count]
-    levels: Double = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    window = np.hanning(width)
+    hz = np.fft.rfftfreq(width, 1 / rate)
+    inside = (hz >= band[0]) & (hz <= band[1]) if band else None
+    levels = np.empty(count)
+    for start in range(0, count, 4096):
+        block = frames[start : start + 4096]
+        if inside is None:
+            power = np.mean(block**2, axis=1)
+        else:
+            power = (np.abs(np.fft.rfft(block * window, axis=1)[:, inside]) ** 2).sum(axis=1) / width
+        levels[start : start + len(block)] = 10 * np.log10(power + 1e-12)
     return levels
 
 
@@ -188,11 +214,7 @@ def _active(levels_db: Double, hop_seconds: float, bridge_seconds: float = 0.25)
 
 def _syllable_rate(audio: Double, rate: int, speech_seconds: float) -> float:
     """Syllables per second of speech: peaks of the 300–2500 Hz energy envelope."""
-    spectrum = np.fft.rfft(audio)
-    freqs = np.fft.rfftfreq(len(audio), 1 / rate)
-    spectrum[(freqs < 300) | (freqs > 2500)] = 0
-    band = np.fft.irfft(spectrum, len(audio))
-    levels = _frame_levels_db(band, rate, 0.01)
+    levels = _frame_levels_db(audio, rate, 0.01, band=(300.0, 2500.0))
     kernel = np.hanning(9)  # about 25 Hz low-pass at 100 frames a second
     smooth = np.convolve(levels, kernel / kernel.sum(), mode="same")
     loud = float(np.percentile(smooth, 95))
@@ -231,8 +253,21 @@ def long_term_envelope(audio: Double, f0: Double) -> Double:
 
 
 def _f0(audio: Double) -> Double:
-    f0, times = pyworld.dio(audio, RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS)
-    return np.asarray(pyworld.stonemask(audio, f0, times, RATE))
+    """F0 per 5 ms frame at ``RATE`` (DIO + StoneMask), in 30 s blocks: DIO's memory grows
+    with the length it is given (about 450 MB for 5 minutes in one piece)."""
+    hop = round(RATE * FRAME_PERIOD_MS / 1000)
+    block, context = F0_BLOCK_SECONDS * RATE, RATE // 2
+    pieces = []
+    for start in range(0, len(audio), block):
+        begin = max(0, start - context)
+        piece = audio[begin : start + block + context]
+        f0, times = pyworld.dio(piece, RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS)
+        f0 = smooth_f0(np.asarray(pyworld.stonemask(piece, f0, times, RATE)))
+        first = (start - begin) // hop
+        pieces.append(f0[first : first + block // hop])
+    frames = 1 + len(audio) // hop
+    track = np.concatenate(pieces)[:frames]
+    return np.pad(track, (0, frames - len(track)))
 
 
 def _measure(
@@ -251,16 +286,19 @@ def _measure(
         float(_active(_frame_levels_db(audio, RATE, hop_seconds), hop_seconds).sum()) * hop_seconds, 0.1
     )
     words = count_words(transcript) if transcript else 0
+    # Timbre settles within a minute of speech; beyond it, envelopes only cost memory (~50 MB a minute).
+    head = round(TIMBRE_SECONDS * RATE)
+    head_frames = 1 + round(TIMBRE_SECONDS * 1000 / FRAME_PERIOD_MS)
     loudness = float(pyloudnorm.Meter(RATE).integrated_loudness(audio))
     return Measurements(
         f0_median_hz=float(2 ** (median / 12)),
         f0_spread_semitones=float((q3 - q1) / 1.349),
-        envelope_db=long_term_envelope(envelope_of, f0),
+        envelope_db=long_term_envelope(envelope_of[:head], f0[:head_frames]),
         syllables_per_second=_syllable_rate(audio, RATE, speech_seconds),
         words_per_second=words / speech_seconds if words else None,
         speech_seconds=speech_seconds,
         loudness_lufs=loudness if math.isfinite(loudness) else None,
-        embedding=embedding.embed(audio.astype(np.float32), RATE),
+        embedding=embedding.embed(audio[:head].astype(np.float32), RATE),
         bandwidth_hz=0.45 * min(rate, RATE),
     )
 
@@ -285,6 +323,7 @@ def measure_base(
         round_trip = np.asarray(soxr.resample(round_trip, rate, RATE), dtype=np.float64)
     round_trip = np.resize(round_trip, len(audio))
     measured = _measure(audio, _f0(audio), transcript, round_trip, rate)
+    search_frames = 1 + round(CALIBRATION_SEARCH_SECONDS * 1000 / FRAME_PERIOD_MS)
     return BaseVoiceStats(
         voice=voice,
         f0_median_hz=measured.f0_median_hz,
@@ -294,7 +333,7 @@ def measure_base(
         words_per_second=measured.words_per_second or 0.0,
         loudness_lufs=measured.loudness_lufs,
         embedding=tuple(float(value) for value in measured.embedding),
-        calibration=Calibration(rate, *features),
+        calibration=Calibration(rate, *(feature[:search_frames].copy() for feature in features)),
     )
 
 
@@ -394,11 +433,22 @@ def _similarity_after(candidate: VoiceProfile, base: BaseVoiceStats, target: Flo
     return embedding.similarity(target, embedding.embed(audio.astype(np.float32), calibration.rate))
 
 
-def searched_formant_scale(measured: Measurements, base: BaseVoiceStats) -> float:
-    """The warp whose adapted calibration sentence the d-vector finds closest to the reference."""
+def searched_formant_scale(measured: Measurements, base: BaseVoiceStats, prior: float) -> float:
+    """The warp whose adapted calibration sentence the d-vector finds closest to the reference.
+
+    Tried within ±15 % of ``prior`` (the envelope estimate, which is right to a few per cent on
+    a voice warped from the base itself and runs 5–10 % high on other men): the d-vector's
+    curve can have a second hump far away (a male reference scoring as well at 1.35 as at
+    1.05) that the envelopes rule out. Inside the range a small penalty for straying from
+    ``prior`` settles near-ties."""
+    scales = [float(s) for s in SEARCH_SCALES if prior / SEARCH_SPAN <= s <= prior * SEARCH_SPAN]
+    if len(scales) < 3:
+        nearest = int(np.argmin(np.abs(SEARCH_SCALES - prior)))
+        scales = [float(s) for s in SEARCH_SCALES[max(0, nearest - 1) : nearest + 2]]
     scores = [
-        _similarity_after(_candidate(measured, base, float(s)), base, measured.embedding)
-        for s in SEARCH_SCALES
+        _similarity_after(_candidate(measured, base, s), base, measured.embedding)
+        - SEARCH_PRIOR_WEIGHT * abs(math.log(s / prior))
+        for s in scales
     ]
     best = int(np.argmax(scores))
     if 0 < best < len(scores) - 1:
@@ -406,17 +456,16 @@ def searched_formant_scale(measured: Measurements, base: BaseVoiceStats) -> floa
         left, middle, right = scores[best - 1], scores[best], scores[best + 1]
         curvature = left - 2 * middle + right
         offset = 0.5 * (left - right) / curvature if curvature < 0 else 0.0
-        step = float(SEARCH_SCALES[1] - SEARCH_SCALES[0])
-        return float(SEARCH_SCALES[best]) + float(np.clip(offset, -0.5, 0.5)) * step
-    return float(SEARCH_SCALES[best])
+        step = scales[1] - scales[0]
+        return scales[best] + float(np.clip(offset, -0.5, 0.5)) * step
+    return scales[best]
 
 
 def profile_from(measured: Measurements, base: BaseVoiceStats) -> VoiceProfile:
     """Express measurements of a reference relative to ``base``."""
+    scale = envelope_formant_scale(measured.envelope_db, np.asarray(base.envelope_db))
     if base.calibration is not None:
-        scale = searched_formant_scale(measured, base)
-    else:
-        scale = envelope_formant_scale(measured.envelope_db, np.asarray(base.envelope_db))
+        scale = searched_formant_scale(measured, base, prior=scale)
     if measured.words_per_second and base.words_per_second:
         tempo = measured.words_per_second / base.words_per_second
     elif measured.syllables_per_second and base.syllables_per_second:

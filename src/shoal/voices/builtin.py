@@ -3,8 +3,9 @@
 They are not recordings of anyone: each is a set of voice-matching parameters (pitch level and
 range, vocal-tract length, colour, tempo) chosen to sound like a different kind of speaker —
 a younger and an older woman, a younger and an older man — so a dialogue works out of the box.
-Pitch levels sit at least four semitones apart and formant scales at least 0.06 apart, so
-that each pair stays distinct (``tests/unit/test_voice_adapt.py`` checks it with the d-vector).
+Pitch levels sit at least four semitones apart and formant scales at least 0.08 apart, so
+that each pair stays distinct: the d-vector puts every pair at 0.8 or less (one voice against
+itself scores 0.94–0.98; ``tests/unit/test_voice_adapt.py`` checks it).
 
 Ids are 32 lowercase hex characters, like Fish Audio model ids (so clients that store or
 validate Fish ids take them), fixed here forever; ``slug`` is a readable name for each.
@@ -54,19 +55,19 @@ BUILTIN_VOICES: tuple[BuiltinVoice, ...] = (
         "a3e91d4b7c2f48e0b61d5a9c8e7f3b02", "ruth", "Ruth",
         "An older woman: lower, warm and unhurried.",
         ("female", "older", "warm", "calm"),
-        f0_median_hz=175.0, f0_spread_semitones=2.6, formant_scale=1.14, tilt_db_per_octave=-1.5, tempo=0.9,
+        f0_median_hz=172.0, f0_spread_semitones=2.4, formant_scale=1.12, tilt_db_per_octave=-2.5, tempo=0.9,
     ),
     _voice(
         "c7b24e9f1a5d43c8a0e6f2b9d4c81a03", "leo", "Leo",
         "A young man: clear, light and energetic.",
         ("male", "young", "clear"),
-        f0_median_hz=128.0, f0_spread_semitones=3.2, formant_scale=1.06, tilt_db_per_octave=0.5, tempo=1.05,
+        f0_median_hz=125.0, f0_spread_semitones=3.2, formant_scale=1.04, tilt_db_per_octave=1.0, tempo=1.05,
     ),
     _voice(
         "e2d85a1c9b4f47e3a8c0d6b2f5e91c04", "walter", "Walter",
         "An older man: deep, dark and measured.",
         ("male", "older", "deep", "calm"),
-        f0_median_hz=92.0, f0_spread_semitones=2.2, formant_scale=0.95, tilt_db_per_octave=-2.0, tempo=0.9,
+        f0_median_hz=90.0, f0_spread_semitones=2.2, formant_scale=0.92, tilt_db_per_octave=-2.5, tempo=0.9,
     ),
 )  # fmt: skip
 

