@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 import msgpack
+import numpy as np
 import pytest
+import pyworld
 import websockets
 from fish_audio_sdk import AsyncWebSocketSession, WebSocketSession
 from fish_audio_sdk import TTSRequest as LegacyTTSRequest
@@ -27,6 +29,7 @@ from fishaudio.types import FlushEvent, TextEvent, TTSConfig
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from shoal.voices.builtin import BUILTIN_VOICES
 from tests.audio_checks import Decoded, assert_speech, decode
 from tests.conftest import RunningServer, launch, run_cli, stop
 
@@ -536,3 +539,58 @@ async def test_pings_are_answered_during_synthesis(server: RunningServer) -> Non
         for _ in range(3):
             await asyncio.wait_for(await ws.ping(), 10)
             assert (await next_event(ws))["event"] == "audio"  # still speaking, no finish
+
+
+# -- voices ---------------------------------------------------------------------
+
+
+def median_f0(decoded: Decoded) -> float:
+    audio = decoded.samples.astype(np.float64)
+    contour, times = pyworld.dio(audio, decoded.sample_rate)
+    contour = pyworld.stonemask(audio, contour, times, decoded.sample_rate)
+    return float(np.median(contour[contour > 0]))
+
+
+def test_live_speaks_with_voice_models(server: RunningServer) -> None:
+    voice = {v.title: v.id for v in BUILTIN_VOICES}
+    with FishAudio(api_key=server.api_key, base_url=server.base_url) as client:
+
+        def spoken(reference_id: str) -> Decoded:
+            chunks = client.tts.stream_websocket(iter(PIECES[:2]), reference_id=reference_id, format="wav")
+            return decode(b"".join(chunks))
+
+        high, low = spoken(voice["Ava"]), spoken(voice["Walter"])
+        assert_speech(high, min_seconds=1, max_seconds=6)
+        assert median_f0(high) > 1.5 * median_f0(low)
+
+
+@pytest.mark.asyncio
+async def test_live_refuses_several_speakers_on_s1(server: RunningServer) -> None:
+    voices = [voice.id for voice in BUILTIN_VOICES[:2]]
+    async with live(server.base_url, server.api_key, model="s1") as ws:
+        await ws.send(start(reference_id=voices))
+        events = await until_closed(ws)
+    assert audio_of(events) == []
+    assert_error_finish(events, "s2-pro")
+
+
+@pytest.mark.asyncio
+async def test_a_speaker_turn_lasts_across_pieces_of_a_stream(server: RunningServer) -> None:
+    voice = {v.title: v.id for v in BUILTIN_VOICES}
+    turn = "I speak with the low voice here. And this second sentence is mine as well, all of it."
+
+    async def session(reference_id: str | list[str], text_sent: str) -> Decoded:
+        async with live(server.base_url, server.api_key) as ws:
+            await ws.send(start(reference_id=reference_id, format="pcm", sample_rate=PCM_RATE))
+            for word in text_sent.split(" "):  # token by token, as an LLM streams
+                await ws.send(text(word + " "))
+            await ws.send(STOP)
+            events = await until_closed(ws, 60)
+        assert finish_of(events)["reason"] == "stop"
+        return pcm(audio_of(events))
+
+    dialogue = await session([voice["Ava"], voice["Walter"]], "<|speaker:1|>" + turn)
+    walter = await session(voice["Walter"], turn)
+    ava = await session(voice["Ava"], turn)
+    assert median_f0(dialogue) == pytest.approx(median_f0(walter), rel=0.15)
+    assert median_f0(ava) > 1.5 * median_f0(dialogue)

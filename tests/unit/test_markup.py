@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shoal.text.markup import Segment, parse, strip
+from shoal.text.markup import Segment, in_force_after, parse, strip
 
 
 def spoken(segments: list[Segment]) -> list[tuple[str, int | None, tuple[str, ...]]]:
@@ -143,3 +143,24 @@ def test_empty_segments_are_dropped() -> None:
 def test_strip_joins_segments_with_spaces() -> None:
     text = "<|speaker:0|>(happy) Hello there. <|speaker:1|>[whispering] Hi! (see above)"
     assert strip(text) == "Hello there. Hi! (see above)"
+
+
+@pytest.mark.parametrize(
+    ("text", "carried"),
+    [
+        ("Plain words.", ""),
+        ("<|speaker:1|>Hello there.", "<|speaker:1|>"),
+        ("<|speaker:0|>Hi. <|speaker:2|>(sad) I lost it.", "<|speaker:2|>[sad]"),
+        ("[whispering, slowly] Quiet now.", "[whispering, slowly]"),
+        ("(happy) Yes! Plain again? No, still happy.", "[happy]"),
+    ],
+)
+def test_what_is_in_force_carries_to_the_next_piece(text: str, carried: str) -> None:
+    assert in_force_after(text) == carried
+    following, last = parse(carried + "And then more.")[0], parse(text)[-1]
+    assert (following.speaker, following.expressions) == (last.speaker, last.expressions)
+
+
+def test_tags_alone_stay_in_force() -> None:
+    assert in_force_after(" <|speaker:1|> (sad) ") == "<|speaker:1|>(sad)"
+    assert in_force_after("...") == ""

@@ -47,13 +47,13 @@ class TaskWorker:
         self._wake.set()
 
     async def run_forever(self, concurrency: int) -> None:
-        loops = [asyncio.create_task(self._loop(f"{self._owner}/{n}")) for n in range(concurrency)]
-        try:
-            await asyncio.gather(*loops)
-        finally:
-            for loop in loops:
-                loop.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
+        # A task group cancels each loop once when this is cancelled. Cancelling one twice (as
+        # gather and then a cleanup would) can land inside SQLAlchemy's graceful close of an
+        # aiosqlite connection and leave a task behind that never ends, hanging the event
+        # loop's shutdown.
+        async with asyncio.TaskGroup() as loops:
+            for n in range(concurrency):
+                loops.create_task(self._loop(f"{self._owner}/{n}"))
 
     async def _loop(self, owner: str) -> None:
         while True:

@@ -127,6 +127,10 @@ class Segment:
     expressions: tuple[str, ...] = field(default_factory=tuple)
 
 
+def _is_tag(match: re.Match[str]) -> bool:
+    return match["paren"] is None or match["paren"].strip().lower() in S1_TAGS
+
+
 def parse(text: str) -> list[Segment]:
     """Split ``text`` into segments, removing every tag.
 
@@ -146,7 +150,7 @@ def parse(text: str) -> list[Segment]:
 
     position = 0
     for match in _TOKEN.finditer(text):
-        if match["paren"] is not None and match["paren"].strip().lower() not in S1_TAGS:
+        if not _is_tag(match):
             continue  # ordinary parenthesised text: keep it in the flow
         pieces.append(text[position : match.start()])
         position = match.end()
@@ -164,6 +168,17 @@ def parse(text: str) -> list[Segment]:
     pieces.append(text[position:])
     close()
     return segments
+
+
+def in_force_after(text: str) -> str:
+    """The speaker turn and expressions in force at the end of ``text``, as tags to put before the
+    text that follows (a stream's next piece), or "" when none are."""
+    segments = parse(text)
+    if not segments:  # tags alone: all of them stay in force
+        return "".join(match[0] for match in _TOKEN.finditer(text) if _is_tag(match))
+    last = segments[-1]
+    turn = f"<|speaker:{last.speaker}|>" if last.speaker is not None else ""
+    return turn + (f"[{', '.join(last.expressions)}]" if last.expressions else "")
 
 
 def strip(text: str) -> str:

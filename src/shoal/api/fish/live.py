@@ -31,7 +31,9 @@ from shoal.billing.metering import Charge
 from shoal.errors import InsufficientCredit, NothingToSpeak, ShoalError
 from shoal.pipeline.synthesize import PlaybackClock, SpeechParams
 from shoal.services import Services
+from shoal.text import markup
 from shoal.text.incremental import TextBuffer
+from shoal.voices.catalog import Speaker
 
 log = logging.getLogger("shoal.live")
 router = APIRouter(tags=["Fish Audio"])
@@ -85,6 +87,7 @@ class LiveSession:
         self._unspoken = 0
         """Characters released for speech but not spoken yet (queued or being spoken)."""
         self._speaking = asyncio.Event()
+        self._speakers: list[Speaker] | None = None
 
     async def run(self) -> None:
         try:
@@ -146,7 +149,16 @@ class LiveSession:
             where = ".".join(str(part) for part in first["loc"]) or "request"
             raise ProtocolError(f"invalid start request: {where}: {first['msg']}") from None
         params = to_params(body, self._websocket.headers.get("model"))
-        self._services.synthesizer.speakers(params)  # an unknown voice fails the start, not the first turn
+        synthesizer = self._services.synthesizer
+        if synthesizer.model_for(params) == "s1" and max(len(params.voices), len(params.references)) > 1:
+            raise ProtocolError("several speakers need an S2 model such as s2-pro; s1 speaks with one voice")
+        if params.voices or params.references:
+            # Resolved once (a voice model, built-in voice or inline reference: analysed here, not
+            # per turn); an unknown voice fails the start, not the first turn.
+            self._speakers = await self._services.voices.speakers(
+                params.voices, self._principal.account_id, params.references
+            )
+            await self._services.voices.count_uses(self._speakers)
         if body.text.strip():
             await self._enqueue(body.text)
         return dataclasses.replace(params, text="")
@@ -184,14 +196,18 @@ class LiveSession:
         output: AudioOutput = synthesizer.output_for(template)
         frames = _FrameSender(self._websocket, self._settings.min_frame_bytes)
         clock = PlaybackClock()  # one per turn: a turn's pieces play back to back
+        in_force = ""
         while (item := await self._queue.get()) is not _STOP:
             if item is _FLUSH:
                 await frames.add(output.drain())
                 clock = PlaybackClock()
                 continue
             assert isinstance(item, str)
+            # A turn's later pieces keep its speaker and expressions: the tags are carried over
+            # (and, being tags, not billed).
+            spoken, in_force = in_force + item, markup.in_force_after(in_force + item)
             try:
-                plan = synthesizer.plan(dataclasses.replace(template, text=item))
+                plan = synthesizer.plan(dataclasses.replace(template, text=spoken), self._speakers)
             except NothingToSpeak:
                 self._unspoken -= len(item)
                 continue  # punctuation or tags alone: nothing to say
