@@ -22,6 +22,7 @@ from shoal.services import Services
 from shoal.tasks.queue import Submission, Task, check_idempotency_key
 from shoal.tasks.webhooks import vet_callback_url
 from shoal.tasks.work import speech_request, transcription_request
+from shoal.timestamps import iso_z
 
 ASYNC_FIELDS = ("callback_url", "async")
 """Fields of a request body that ask for a task; they are not part of the work (nor forwarded)."""
@@ -50,7 +51,7 @@ async def _callback(services: Services, body: dict[str, Any]) -> str | None:
 
 
 def accepted(task: Task) -> JSONResponse:
-    started = task.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    started = iso_z(task.created_at, "milliseconds")
     return JSONResponse({"task_id": task.id, "started_at": started})
 
 

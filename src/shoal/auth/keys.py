@@ -16,7 +16,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import func, insert, select, update
@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, select, update
 from shoal.billing.accounts import DEFAULT_ACCOUNT, ensure_account
 from shoal.storage.db.database import Database
 from shoal.storage.db.tables import api_keys
+from shoal.timestamps import as_utc, utc_now
 
 KEY_PREFIX = "sk-shoal-"
 _SHOWN_PREFIX_CHARS = len(KEY_PREFIX) + 6
@@ -32,17 +33,6 @@ MIN_ID_PREFIX = 4
 Tier = Literal["standard", "wholesale", "admin"]
 TIERS: tuple[str, ...] = get_args(Tier)
 KeyStatus = Literal["active", "revoked", "disabled", "expired"]
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time Shoal stores is UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +67,8 @@ class ApiKey:
             return "revoked"
         if self.disabled:
             return "disabled"
-        expires_at = aware(self.expires_at)
-        if expires_at is not None and expires_at <= (now or now_utc()):
+        expires_at = as_utc(self.expires_at)
+        if expires_at is not None and expires_at <= (now or utc_now()):
             return "expired"
         return "active"
 
@@ -121,15 +111,15 @@ def _row_to_key(row: Any) -> ApiKey:
         account_id=row["account_id"],
         name=row["name"],
         prefix=row["prefix"],
-        created_at=aware(row["created_at"]) or now_utc(),
-        last_used_at=aware(row["last_used_at"]),
-        revoked_at=aware(row["revoked_at"]),
+        created_at=as_utc(row["created_at"]) or utc_now(),
+        last_used_at=as_utc(row["last_used_at"]),
+        revoked_at=as_utc(row["revoked_at"]),
         tier=row["tier"],
         plan=row["plan"],
         requests_per_minute=row["requests_per_minute"],
         concurrent_requests=row["concurrent_requests"],
         models=tuple(model for model in row["models"].split("\n") if model),
-        expires_at=aware(row["expires_at"]),
+        expires_at=as_utc(row["expires_at"]),
         disabled=bool(row["disabled"]),
         discount_bp=row["discount_bp"],
         monthly_cap_nanos=row["monthly_cap_nanos"],
@@ -157,13 +147,13 @@ async def create_key(
         account_id=spec.account_id,
         name=spec.name,
         prefix=secret[:_SHOWN_PREFIX_CHARS],
-        created_at=now_utc(),
+        created_at=utc_now(),
         tier=spec.tier,
         plan=spec.plan or default_plan,
         requests_per_minute=spec.requests_per_minute,
         concurrent_requests=spec.concurrent_requests,
         models=clean_models(spec.models),
-        expires_at=aware(spec.expires_at),  # a time without a zone is UTC
+        expires_at=as_utc(spec.expires_at),  # a time without a zone is UTC
         discount_bp=spec.discount_bp,
         monthly_cap_nanos=spec.monthly_cap_nanos,
     )
@@ -252,7 +242,7 @@ async def update_key(db: Database, key_id: str, changes: Mapping[str, Any]) -> A
     if "models" in values:
         values["models"] = _models_column(tuple(values["models"] or ()))
     if values.get("expires_at") is not None:
-        values["expires_at"] = aware(values["expires_at"])
+        values["expires_at"] = as_utc(values["expires_at"])
     if values:
         async with db.write() as connection:
             await connection.execute(update(api_keys).where(api_keys.c.id == key.id).values(**values))
@@ -265,7 +255,7 @@ async def revoke_key(db: Database, key_id: str) -> bool:
     if key is None or key.revoked_at is not None:
         return False
     async with db.write() as connection:
-        await connection.execute(update(api_keys).where(api_keys.c.id == key.id).values(revoked_at=now_utc()))
+        await connection.execute(update(api_keys).where(api_keys.c.id == key.id).values(revoked_at=utc_now()))
     return True
 
 
@@ -285,5 +275,5 @@ async def verify_secret(db: Database, secret: str) -> ApiKey | None:
 async def touch_key(db: Database, key_id: str) -> None:
     async with db.write() as connection:
         await connection.execute(
-            update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now_utc())
+            update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=utc_now())
         )

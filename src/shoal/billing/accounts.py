@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -20,17 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from shoal.errors import IdempotencyKeyReused, InvalidRequest, NotFound
 from shoal.storage.db.database import Database
 from shoal.storage.db.tables import accounts, ledger, topups
+from shoal.timestamps import as_utc, utc_now
 
 DEFAULT_ACCOUNT = "default"
 MAX_IDEMPOTENCY_KEY = 255
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +49,7 @@ class TopUp:
 
 
 def _row_to_account(row: Any) -> Account:
-    created = _aware(row["created_at"]) or _now()
+    created = as_utc(row["created_at"]) or utc_now()
     return Account(
         id=row["id"],
         name=row["name"],
@@ -64,7 +57,7 @@ def _row_to_account(row: Any) -> Account:
         balance_nanos=row["balance_nanos"],
         topped_up_nanos=row["topped_up_nanos"],
         created_at=created,
-        updated_at=_aware(row["updated_at"]) or created,
+        updated_at=as_utc(row["updated_at"]) or created,
     )
 
 
@@ -78,7 +71,7 @@ async def ensure_account(db: Database, account_id: str) -> None:
 async def create_account(
     db: Database, *, name: str, prepaid: bool = True, account_id: str | None = None
 ) -> Account:
-    now = _now()
+    now = utc_now()
     account_id = account_id or uuid.uuid4().hex
     async with db.write() as connection:
         await connection.execute(
@@ -130,7 +123,7 @@ async def top_up(
         raise InvalidRequest("a top-up must add a positive number of credits")
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    now = _now()
+    now = utc_now()
     topup_id = uuid.uuid4().hex
     try:
         async with db.write() as connection:
@@ -234,5 +227,5 @@ def _replay(earlier: Any, amount_nanos: int) -> TopUp:
         )
     return TopUp(
         earlier["id"], earlier["account_id"], earlier["amount_nanos"], earlier["balance_after_nanos"],
-        _aware(earlier["created_at"]) or _now(), replayed=True,
+        as_utc(earlier["created_at"]) or utc_now(), replayed=True,
     )  # fmt: skip

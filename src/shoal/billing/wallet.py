@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func, select, update
@@ -23,12 +23,9 @@ from shoal.errors import InsufficientCredit, MonthlyCapExceeded, NotFound
 from shoal.storage.db.database import Database
 from shoal.storage.db.driver import Transaction
 from shoal.storage.db.tables import holds, ledger, usage_records
+from shoal.timestamps import utc_now
 
 Outcome = Literal["completed", "cancelled", "failed", "expired"]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +101,7 @@ class Wallet:
         Raises InsufficientCredit or MonthlyCapExceeded."""
         if monthly_cap_nanos is not None and amount_nanos > monthly_cap_nanos:
             raise MonthlyCapExceeded(self._cap_message(monthly_cap_nanos))
-        now = _now()
+        now = utc_now()
         month = f"{now:%Y-%m}"
         hold_id = uuid.uuid4().hex
         cap = _NO_CAP if monthly_cap_nanos is None else monthly_cap_nanos
@@ -166,7 +163,7 @@ class Wallet:
         record (``line``) in the same transaction. A hold already settled (or swept)
         is not charged again: the answer is then None.
         """
-        now = _now()
+        now = utc_now()
         async with self._db.driver.transaction() as tx:
             held = await tx.fetchrow(_TAKE_HOLD, hold.id)
             if held is None:  # already settled, or swept after its process died
@@ -218,7 +215,7 @@ class Wallet:
                 (
                     await connection.execute(
                         select(holds)
-                        .where(holds.c.expires_at < _now())
+                        .where(holds.c.expires_at < utc_now())
                         .order_by(holds.c.expires_at)
                         .limit(limit)
                     )
@@ -242,7 +239,7 @@ class Wallet:
             return
         async with self._db.write() as connection:
             await connection.execute(
-                update(holds).where(holds.c.id.in_(hold_ids)).values(expires_at=_now() + self._hold_ttl)
+                update(holds).where(holds.c.id.in_(hold_ids)).values(expires_at=utc_now() + self._hold_ttl)
             )
 
     async def ledger_total(self, account_id: str) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from shoal.settings import Settings
 from shoal.storage.db.database import Database
 from shoal.storage.db.tables import blobs
+from shoal.timestamps import read_stored, utc_now
 
 log = logging.getLogger("shoal.blobs")
 
@@ -36,10 +37,6 @@ def new_blob_id() -> str:
 def valid_blob_id(blob_id: str) -> bool:
     """Whether ``blob_id`` could have been made by ``new_blob_id`` (also keeps paths inside the store)."""
     return _ID.fullmatch(blob_id) is not None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +78,7 @@ class BlobStore(Protocol):
 def _info(blob_id: str, size: int, content_type: str, owner: str | None, ttl: float) -> BlobInfo:
     if ttl <= 0:
         raise ValueError("a blob's ttl must be positive")
-    return BlobInfo(blob_id, content_type, size, owner, _now() + timedelta(seconds=ttl))
+    return BlobInfo(blob_id, content_type, size, owner, utc_now() + timedelta(seconds=ttl))
 
 
 class FileBlobStore:
@@ -127,7 +124,7 @@ class FileBlobStore:
             return None
         line, _, data = raw.partition(b"\n")
         header = _header(line)
-        if header is None or header["expires"] <= _now():
+        if header is None or header["expires"] <= utc_now():
             path.unlink(missing_ok=True)
             return None
         info = BlobInfo(blob_id, header["content_type"], len(data), header["owner"], header["expires"])
@@ -150,7 +147,7 @@ class FileBlobStore:
         return await asyncio.to_thread(self._purge)
 
     def _purge(self) -> int:
-        now = _now()
+        now = utc_now()
         purged = 0
         for path in self.root.glob("*/*"):
             if path.name.endswith(self._TMP_SUFFIX):
@@ -195,12 +192,6 @@ _GET = "SELECT content_type, owner_id, expires_at, data FROM blobs WHERE id = $1
 _DELETE = "DELETE FROM blobs WHERE id = $1 RETURNING id"
 
 
-def _utc(value: datetime | str) -> datetime:
-    """A timestamp as read back: PostgreSQL gives aware datetimes, SQLite naive UTC text."""
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 class DatabaseBlobStore:
     """Blobs in the ``blobs`` table (bytea on PostgreSQL, BLOB on SQLite)."""
 
@@ -212,7 +203,7 @@ class DatabaseBlobStore:
     async def put(self, data: bytes, content_type: str, *, owner: str | None, ttl: float) -> BlobInfo:
         info = _info(new_blob_id(), len(data), content_type, owner, ttl)
         async with self._db.driver.transaction() as tx:
-            await tx.execute(_PUT, info.id, owner, content_type, len(data), data, _now(), info.expires_at)
+            await tx.execute(_PUT, info.id, owner, content_type, len(data), data, utc_now(), info.expires_at)
         return info
 
     async def get(self, blob_id: str) -> Blob | None:
@@ -222,8 +213,8 @@ class DatabaseBlobStore:
         if row is None:
             return None
         content_type, owner, expires_at, data = row
-        expires = _utc(expires_at)
-        if expires <= _now():
+        expires = read_stored(expires_at)
+        if expires <= utc_now():
             await self.delete(blob_id)
             return None
         return Blob(BlobInfo(blob_id, str(content_type), len(data), owner, expires), bytes(data))
@@ -236,7 +227,7 @@ class DatabaseBlobStore:
 
     async def purge_expired(self) -> int:
         async with self._db.write() as connection:
-            result = await connection.execute(delete(blobs).where(blobs.c.expires_at <= _now()))
+            result = await connection.execute(delete(blobs).where(blobs.c.expires_at <= utc_now()))
         return int(result.rowcount)
 
 

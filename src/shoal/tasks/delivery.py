@@ -36,7 +36,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -58,6 +58,7 @@ from shoal.tasks.webhooks import (
     CallbackUnresolvable,
     InvalidCallbackUrl,
 )
+from shoal.timestamps import as_utc, iso_z, utc_now
 
 log = logging.getLogger("shoal.tasks.delivery")
 
@@ -70,19 +71,6 @@ BATCH = 32
 _MAX_ERROR = 500
 _FINISHED = ("succeeded", "failed")
 _RESERVED = ("type", "timestamp", "task_id", "status", "error")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
-def _iso(moment: datetime) -> str:
-    """As the tasks API writes times: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def url_hash(url: str) -> str:
@@ -106,7 +94,7 @@ def callback_payload(
     """
     payload: dict[str, Any] = {
         "type": f"task.{status}",
-        "timestamp": _iso(_aware(finished_at) or _now()),
+        "timestamp": iso_z(as_utc(finished_at) or utc_now(), "milliseconds"),
         "task_id": task_id,
         "status": status,
     }
@@ -149,7 +137,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    return max((_aware(when) or now) - now, timedelta(0)).total_seconds()
+    return max((as_utc(when) or now) - now, timedelta(0)).total_seconds()
 
 
 def retry_delay(
@@ -192,7 +180,7 @@ class Outcome:
 
 async def claim_due(db: Database, limit: int, lease_seconds: float) -> list[Claim]:
     """Claim up to ``limit`` due callbacks for ``lease_seconds``; each claim counts as an attempt."""
-    now = _now()
+    now = utc_now()
     lease = now + timedelta(seconds=lease_seconds)
     due = (
         select(tasks.c.id)
@@ -225,7 +213,7 @@ async def claim_due(db: Database, limit: int, lease_seconds: float) -> list[Clai
             )
         )
         return [
-            Claim(row[0], row[1], row[2] or "", row[3], row[4], row[5], _aware(row[6]), int(row[7]), lease)
+            Claim(row[0], row[1], row[2] or "", row[3], row[4], row[5], as_utc(row[6]), int(row[7]), lease)
             for row in rows
         ]
 
@@ -240,7 +228,7 @@ async def _disabled_since(db: Database, account_id: str, url: str) -> datetime |
                 )
             )
         ).first()
-    return None if row is None else _aware(row[0])
+    return None if row is None else as_utc(row[0])
 
 
 def _insert_ignore(db: Database) -> Any:
@@ -252,7 +240,7 @@ async def _record(
     next_at: datetime | None,
 ) -> bool:  # fmt: skip
     """Write an attempt's outcome; False when the claim's lease had been taken over meanwhile."""
-    now = _now()
+    now = utc_now()
     async with db.write() as connection:
         updated = await connection.execute(
             update(tasks)
@@ -346,7 +334,7 @@ async def _attempt(
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.TimeoutException, OSError) as error:
         message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         return Outcome("retry", None, _clip(message)), _elapsed(started)
-    return judge(response, _now()), _elapsed(started)
+    return judge(response, utc_now()), _elapsed(started)
 
 
 def _elapsed(started: float) -> float:
@@ -368,7 +356,7 @@ async def deliver_one(db: Database, settings: TaskSettings, client: CallbackClie
             if result.outcome == "retry":
                 result = Outcome("failed", result.status_code, result.error, retryable=False)
         else:
-            status, next_at = "pending", _now() + timedelta(seconds=delay)
+            status, next_at = "pending", utc_now() + timedelta(seconds=delay)
     if not await _record(db, claim, result, duration_ms, delivery_status=status, next_at=next_at):
         log.warning("callback of task %s: lease lapsed during attempt %d", claim.task_id, claim.attempt)
     level = logging.INFO if result.outcome == "delivered" else logging.WARNING
@@ -471,7 +459,7 @@ async def redeliver(db: Database, account_id: str, task_id: str) -> bool:
             .where(tasks.c.id == task_id)
             .values(
                 delivery_status="pending",
-                next_delivery_at=_now(),
+                next_delivery_at=utc_now(),
                 delivery_attempts=0,
                 delivery_lease_expires_at=None,
             )
@@ -492,7 +480,7 @@ class DeliveryAttempt:
     def json(self) -> dict[str, Any]:
         return {
             "attempt": self.attempt,
-            "at": _iso(self.at),
+            "at": iso_z(self.at, "milliseconds"),
             "url": self.url,
             "status_code": self.status_code,
             "error": self.error,
@@ -518,6 +506,6 @@ async def delivery_log(db: Database, task_id: str) -> list[DeliveryAttempt]:
             .order_by(task_deliveries.c.id)
         )
         return [
-            DeliveryAttempt(row[0], _aware(row[1]) or _now(), row[2], row[3], row[4], row[5], row[6])
+            DeliveryAttempt(row[0], as_utc(row[1]) or utc_now(), row[2], row[3], row[4], row[5], row[6])
             for row in rows
         ]

@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgpack
@@ -22,19 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from shoal.errors import Conflict, IdempotencyKeyReused, InvalidRequest
 from shoal.storage.db.database import Database
 from shoal.storage.db.tables import task_deliveries, tasks
+from shoal.timestamps import as_utc, utc_now
 
 Status = Literal["queued", "running", "succeeded", "failed"]
 STATUSES: tuple[Status, ...] = ("queued", "running", "succeeded", "failed")
 MAX_RUN_ATTEMPTS = 5
 """A task whose worker died this many times is failed rather than run again (a poison task)."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +57,9 @@ class Task:
         return cls(
             id=row.id, account_id=row.account_id, key_id=row.key_id, kind=row.kind, surface=row.surface,
             model=row.model, request=msgpack.unpackb(row.request, raw=False), status=row.status,
-            callback_url=row.callback_url, hold_id=row.hold_id, created_at=_aware(row.created_at) or _now(),
-            started_at=_aware(row.started_at), finished_at=_aware(row.finished_at),
+            callback_url=row.callback_url, hold_id=row.hold_id,
+            created_at=as_utc(row.created_at) or utc_now(),
+            started_at=as_utc(row.started_at), finished_at=as_utc(row.finished_at),
             run_attempts=row.run_attempts, result=json.loads(row.result) if row.result else None,
             error=row.error, delivery_status=row.delivery_status, delivery_attempts=row.delivery_attempts,
             idempotency_key=row.idempotency_key,
@@ -131,7 +125,7 @@ class TaskQueue:
 
     async def submit(self, submission: Submission, *, hold_id: str | None) -> Task:
         """Queue a task. Raises Conflict when a concurrent submission took the same Idempotency-Key."""
-        now = _now()
+        now = utc_now()
         values = {
             "id": uuid.uuid4().hex, "account_id": submission.account_id, "key_id": submission.key_id,
             "kind": submission.kind, "surface": submission.surface, "model": submission.model,
@@ -155,7 +149,7 @@ class TaskQueue:
 
     async def claim(self, owner: str, lease_seconds: float) -> Task | None:
         """Take the oldest queued task (or one whose worker's lease lapsed), or None."""
-        now = _now()
+        now = utc_now()
         claimable = or_(
             tasks.c.status == "queued", and_(tasks.c.status == "running", tasks.c.lease_expires_at < now)
         )
@@ -191,7 +185,7 @@ class TaskQueue:
             result = await connection.execute(
                 update(tasks)
                 .where(tasks.c.id == task_id, tasks.c.lease_owner == owner, tasks.c.status == "running")
-                .values(lease_expires_at=_now() + timedelta(seconds=lease_seconds))
+                .values(lease_expires_at=utc_now() + timedelta(seconds=lease_seconds))
             )
         return bool(result.rowcount)
 
@@ -215,7 +209,7 @@ class TaskQueue:
     ) -> bool:  # fmt: skip
         """Record the outcome, once: False when the task was already finished (by a worker that
         took it over) — the first outcome stands."""
-        now = _now()
+        now = utc_now()
         async with self._db.write() as connection:
             outcome = await connection.execute(
                 update(tasks)
@@ -277,7 +271,7 @@ class TaskQueue:
         return [
             {
                 "attempt": row.attempt,
-                "at": _aware(row.at),
+                "at": as_utc(row.at),
                 "status_code": row.status_code,
                 "outcome": row.outcome,
                 "error": row.error,

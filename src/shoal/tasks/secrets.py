@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 
 from shoal.storage.db.database import Database
 from shoal.storage.db.tables import webhook_secrets
+from shoal.timestamps import as_utc
 
 PREFIX = "whsec_"
 _BYTES = 32
@@ -43,17 +44,12 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(_BYTES)).decode()
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands datetimes back naive; they are UTC.
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def _current(row: Any, now: datetime) -> WebhookSecret:
     secret, previous, expires, created = row
-    expires = _aware(expires)
+    expires = as_utc(expires)
     if previous is None or expires is None or expires <= now:
         previous, expires = None, None
-    created_at = _aware(created)
+    created_at = as_utc(created)
     assert created_at is not None
     return WebhookSecret(str(secret), previous, expires, created_at)
 

@@ -1,4 +1,5 @@
 """Voice models (Fish's ``/model`` library): storage, and the rules of who sees and changes what.
+(What makes an uploaded clip or cover acceptable is ``shoal.voices.uploads``.)
 
 A voice model belongs to the account that created it. Its reference clips and cover image live
 in the blob store (kept until the model is deleted); its row holds the metadata, one transcript
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import re
 import uuid
 from collections.abc import Sequence
@@ -22,20 +22,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-import numpy as np
 from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from shoal.audio.decode import probe, windows
-from shoal.audio.dsp import Float
-from shoal.errors import InvalidAudio, InvalidRequest, NotFound
+from shoal.errors import InvalidAudio, NotFound
 from shoal.pipeline.transcribe import TranscriptionParams
 from shoal.storage.blobs import BlobInfo, BlobStore
 from shoal.storage.db.database import Database
 from shoal.storage.db.tables import accounts, voice_model_labels, voice_models
+from shoal.timestamps import read_stored, utc_now
 from shoal.voices.builtin import BuiltinVoice
 from shoal.voices.profile import VoiceProfile
+from shoal.voices.uploads import CheckedClip, VoiceModelRejected, check_clip, image_type
 
 if TYPE_CHECKING:
     from shoal.services import Services
@@ -45,8 +44,6 @@ VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 State = Literal["created", "training", "trained", "failed"]
 SortBy = Literal["score", "task_count", "created_at"]
 
-MIN_CLIP_SECONDS = 1.0
-MAX_CLIP_SECONDS = 300.0
 MAX_CLIPS = 20
 """Fish accepts 1–20 clips (and as many transcripts) per model."""
 MAX_TAG_CHARS = 100
@@ -55,46 +52,10 @@ KEEP_SECONDS = 100 * 365.25 * 86400.0
 deleted (which deletes them). Signed cover links are valid as long."""
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
-_MEASURE_RATE = 16000
-_SILENCE_PEAK = 10 ** (-60 / 20)
-"""A clip whose loudest sample stays under -60 dBFS holds nothing to learn a voice from."""
-_CONTAINER_TYPES = {
-    "wav": "audio/wav",
-    "mp3": "audio/mpeg",
-    "ogg": "audio/ogg",
-    "flac": "audio/flac",
-    "aac": "audio/aac",
-    "mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4",
-    "matroska,webm": "audio/webm",
-}
-_IMAGE_TYPES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
-
-
-class VoiceModelRejected(InvalidRequest):
-    """A well-formed request whose content breaks a rule (a clip too short, a public model without
-    a cover …). The ``/model`` routes answer it with 422 and this message."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def valid_model_id(model_id: str) -> bool:
     return _ID.fullmatch(model_id) is not None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime | str) -> datetime:
-    parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 # -- what a model is ------------------------------------------------------------------------------
@@ -165,64 +126,6 @@ class VoiceModel:
     def visible_to(self, account_id: str) -> bool:
         """Whether ``account_id`` may use or read this model by its id."""
         return self.account_id == account_id or self.visibility != "private"
-
-
-# -- clips ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CheckedClip:
-    """An uploaded clip that decodes and holds between 1 s and 5 min of audio."""
-
-    data: bytes
-    content_type: str
-    seconds: float
-
-
-def check_clip(data: bytes, index: int) -> CheckedClip:
-    """Decode the whole clip (blocking; run it in a thread) and apply the length rules.
-
-    The decoded length is what counts, not the container's claim: streamed WAVs and MP3s
-    without a header state none or a wrong one. Decoding stops just past the limit.
-    """
-    field = f"voices[{index}]"
-    try:
-        info = probe(data, max_seconds=math.inf)
-        samples = 0
-        peak = 0.0
-        for window in windows(data, rate=_MEASURE_RATE, window_seconds=60.0, max_seconds=MAX_CLIP_SECONDS):
-            samples += len(window.samples)
-            if len(window.samples):
-                peak = max(peak, float(np.max(np.abs(window.samples))))
-    except InvalidAudio as error:
-        raise VoiceModelRejected(field, f"{field}: {error.message}") from None
-    seconds = samples / _MEASURE_RATE
-    if seconds < MIN_CLIP_SECONDS:
-        raise VoiceModelRejected(
-            field,
-            f"{field}: the clip holds {seconds:.2f} s of audio; each clip needs at least "
-            f"{MIN_CLIP_SECONDS:.0f} s (and at most {MAX_CLIP_SECONDS:.0f} s)",
-        )
-    if peak < _SILENCE_PEAK:
-        raise VoiceModelRejected(field, f"{field}: the clip is silent; record someone speaking")
-    content_type = _CONTAINER_TYPES.get(info.container, "application/octet-stream")
-    return CheckedClip(data, content_type, seconds)
-
-
-def decode_samples(clip: CheckedClip, rate: int) -> Float:
-    """The clip as float32 mono samples at ``rate`` (blocking), for the analysis."""
-    parts = [w.samples for w in windows(clip.data, rate=rate, window_seconds=60.0, max_seconds=math.inf)]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-
-
-def image_type(data: bytes) -> str | None:
-    """The MIME type of a PNG, JPEG, GIF or WebP image, from its first bytes; None for anything else."""
-    for magic, content_type in _IMAGE_TYPES:
-        if data.startswith(magic):
-            return content_type
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 async def transcribe(services: Services, clip: CheckedClip, index: int) -> tuple[str, str | None]:
@@ -324,7 +227,7 @@ async def create_voice_model(services: Services, account_id: str, draft: Draft) 
     profile, failure = await compute_state(services, clips, texts)
     state: State = "trained" if profile is not None else "failed" if failure is not None else "created"
     stored, cover = await _store_blobs(services.blobs, account_id, clips, draft.cover_image, cover_type)
-    now = _now()
+    now = utc_now()
     kept = zip(stored, clips, texts, strict=True)
     model = VoiceModel(
         id=uuid.uuid4().hex, account_id=account_id, author_name="", type=draft.type, title=draft.title,
@@ -433,7 +336,7 @@ def _model(row: Any) -> VoiceModel:
         cover=None if row["cover"] is None else StoredBlob.from_json(json.loads(row["cover"])),
         profile=None if row["profile"] is None else VoiceProfile.from_json(row["profile"]),
         enhance_audio_quality=bool(row["enhance_audio_quality"]), task_count=int(row["task_count"]),
-        created_at=_aware(row["created_at"]), updated_at=_aware(row["updated_at"]),
+        created_at=read_stored(row["created_at"]), updated_at=read_stored(row["updated_at"]),
     )  # fmt: skip
 
 
@@ -589,7 +492,7 @@ async def update_voice_model(
             model = await _owned(connection, account_id, model_id)
             visibility = changes.visibility or model.visibility
             _check_cover(None, visibility, has_cover=model.cover is not None or new_cover is not None)
-            values: dict[str, Any] = {"updated_at": _now(), "visibility": visibility}
+            values: dict[str, Any] = {"updated_at": utc_now(), "visibility": visibility}
             if changes.title is not None:
                 values["title"] = changes.title.strip()
             if changes.description is not None:
@@ -631,7 +534,7 @@ SYSTEM_ACCOUNT = "shoal"
 async def ensure_builtin_voices(db: Database, voices: Sequence[BuiltinVoice]) -> None:
     """Keep the built-in voices as public voice models (listed, usable by id, uses counted),
     inserting the missing ones and refreshing the rest; safe when replicas start together."""
-    now = _now()
+    now = utc_now()
     for voice in voices:
         model = VoiceModel(
             id=voice.id, account_id=SYSTEM_ACCOUNT, author_name=SYSTEM_ACCOUNT, type="tts", title=voice.title,

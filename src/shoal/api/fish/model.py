@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -31,6 +31,7 @@ from shoal.api.fish.errors import error_response, validation_error_response
 from shoal.errors import NotFound
 from shoal.services import Services
 from shoal.storage.links import FileLinks
+from shoal.timestamps import iso_z
 from shoal.voices.models import (
     MAX_CLIPS,
     Changes,
@@ -38,13 +39,13 @@ from shoal.voices.models import (
     ListQuery,
     SortBy,
     VoiceModel,
-    VoiceModelRejected,
     create_voice_model,
     delete_voice_model,
     find_voice,
     list_voice_models,
     update_voice_model,
 )
+from shoal.voices.uploads import VoiceModelRejected
 
 router = APIRouter(tags=["Fish Audio"])
 
@@ -196,10 +197,6 @@ def _rejected(error: VoiceModelRejected) -> JSONResponse:
 # -- the wire form of a model ---------------------------------------------------------------------
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def entity(model: VoiceModel, viewer: str, links: FileLinks, base_url: str) -> dict[str, Any]:
     """The ``ModelEntity`` as ``viewer`` sees it: the owner also gets the reference clips as samples."""
     owner = model.account_id
@@ -225,8 +222,8 @@ def entity(model: VoiceModel, viewer: str, links: FileLinks, base_url: str) -> d
         "state_reason": model.state_reason,
         "tags": list(model.tags),
         "samples": samples,
-        "created_at": _iso(model.created_at),
-        "updated_at": _iso(model.updated_at),
+        "created_at": iso_z(model.created_at),
+        "updated_at": iso_z(model.updated_at),
         "languages": list(model.languages),
         "visibility": model.visibility,
         "lock_visibility": False,

@@ -16,6 +16,7 @@ from shoal.billing.accounts import Account, get_account
 from shoal.billing.money import NANOS_PER_CREDIT, credits_str
 from shoal.errors import NotFound
 from shoal.services import Services
+from shoal.timestamps import iso_z
 
 router = APIRouter(tags=["Fish Audio"])
 
@@ -31,9 +32,7 @@ async def _account(user_id: str, principal: PrincipalDep, services: Services) ->
 
 
 def _iso(account: Account, which: str) -> str:
-    return (
-        (account.created_at if which == "created" else account.updated_at).isoformat().replace("+00:00", "Z")
-    )
+    return iso_z(account.created_at if which == "created" else account.updated_at)
 
 
 @router.get("/wallet/{user_id}/api-credit", summary="API credit balance")

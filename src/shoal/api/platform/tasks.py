@@ -15,12 +15,13 @@ from shoal.api.deps import PrincipalDep, ServicesDep
 from shoal.errors import InvalidRequest, NotFound
 from shoal.tasks.delivery import redeliver
 from shoal.tasks.queue import STATUSES, Status, Task
+from shoal.timestamps import iso_z
 
 router = APIRouter(prefix="/v1/tasks", tags=["Tasks"])
 
 
 def _time(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
+    return iso_z(value, "milliseconds") if value else None
 
 
 def task_body(task: Task, deliveries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
