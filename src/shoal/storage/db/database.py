@@ -8,6 +8,8 @@ write lock up front (``BEGIN IMMEDIATE``). PostgreSQL serves several replicas.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +23,7 @@ from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from shoal.storage.db.driver import Driver, open_driver
+from shoal.storage.db.driver import SQLITE_BUSY_TIMEOUT_MS, Driver, is_locked, open_driver
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _BASELINE = "0001"
@@ -78,8 +80,8 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL may wait for a lock
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -87,6 +89,21 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Connection) -> None:
         connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, retried for as long as the busy timeout: on a new database that
+    another process is opening too, SQLite refuses the switch with "database is locked" at once
+    rather than waiting for the lock."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if not is_locked(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 def alembic_config(connection: Connection) -> Config:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -111,6 +113,14 @@ class _SqliteTransaction:
         await self._connection.execute(self._prepare(sql), [_sqlite_value(a) for a in args])
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite connection waits for another process's lock before giving up."""
+
+
+def is_locked(error: sqlite3.OperationalError) -> bool:
+    return "database is locked" in str(error)
+
+
 class SqliteDriver:
     for_update = ""
 
@@ -124,8 +134,20 @@ class SqliteDriver:
         import aiosqlite
 
         connection = await aiosqlite.connect(path, isolation_level=None)
-        # The busy timeout first: switching to WAL needs a lock another process may hold.
-        for pragma in ("busy_timeout=10000", "journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+        await connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Switching to WAL meets another process's lock with "database is locked" at once, never
+        # waiting out the busy timeout: retry it for as long.
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                await connection.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if not is_locked(error) or time.monotonic() >= deadline:
+                    await connection.close()
+                    raise
+                await asyncio.sleep(0.02)
+        for pragma in ("foreign_keys=ON", "synchronous=NORMAL"):
             await connection.execute(f"PRAGMA {pragma}")
         return cls(connection)
 
