@@ -56,3 +56,15 @@ def assert_speech(decoded: Decoded, *, min_seconds: float, max_seconds: float) -
         for i in range(0, len(decoded.samples) - frame, frame)
     ]
     assert np.percentile(energies, 90) / np.percentile(energies, 10) > 4, "audio lacks speech-like dynamics"
+
+
+def median_pitch(decoded: Decoded) -> float:
+    """Median F0 (Hz) of the voiced frames, by WORLD's Harvest with a 50 Hz floor: DIO at its
+    default floor (71 Hz) now and then follows a low man's voice an octave up."""
+    import pyworld
+
+    audio = decoded.samples.astype(np.float64)
+    contour, _ = pyworld.harvest(audio, decoded.sample_rate, f0_floor=50.0, f0_ceil=500.0)
+    voiced = contour[contour > 0]
+    assert len(voiced) > 20, "no voiced speech"
+    return float(np.median(voiced))

@@ -17,9 +17,7 @@ from typing import Any
 
 import httpx
 import msgpack
-import numpy as np
 import pytest
-import pyworld
 import websockets
 from fish_audio_sdk import AsyncWebSocketSession, WebSocketSession
 from fish_audio_sdk import TTSRequest as LegacyTTSRequest
@@ -30,7 +28,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from shoal.voices.builtin import BUILTIN_VOICES
-from tests.audio_checks import Decoded, assert_speech, decode
+from tests.audio_checks import Decoded, assert_speech, decode, median_pitch
 from tests.conftest import RunningServer, launch, run_cli, stop
 
 pytestmark = pytest.mark.e2e
@@ -544,13 +542,6 @@ async def test_pings_are_answered_during_synthesis(server: RunningServer) -> Non
 # -- voices ---------------------------------------------------------------------
 
 
-def median_f0(decoded: Decoded) -> float:
-    audio = decoded.samples.astype(np.float64)
-    contour, times = pyworld.dio(audio, decoded.sample_rate)
-    contour = pyworld.stonemask(audio, contour, times, decoded.sample_rate)
-    return float(np.median(contour[contour > 0]))
-
-
 def test_live_speaks_with_voice_models(server: RunningServer) -> None:
     voice = {v.title: v.id for v in BUILTIN_VOICES}
     with FishAudio(api_key=server.api_key, base_url=server.base_url) as client:
@@ -561,7 +552,7 @@ def test_live_speaks_with_voice_models(server: RunningServer) -> None:
 
         high, low = spoken(voice["Ava"]), spoken(voice["Walter"])
         assert_speech(high, min_seconds=1, max_seconds=6)
-        assert median_f0(high) > 1.5 * median_f0(low)
+        assert median_pitch(high) > 1.5 * median_pitch(low)
 
 
 @pytest.mark.asyncio
@@ -592,5 +583,5 @@ async def test_a_speaker_turn_lasts_across_pieces_of_a_stream(server: RunningSer
     dialogue = await session([voice["Ava"], voice["Walter"]], "<|speaker:1|>" + turn)
     walter = await session(voice["Walter"], turn)
     ava = await session(voice["Ava"], turn)
-    assert median_f0(dialogue) == pytest.approx(median_f0(walter), rel=0.15)
-    assert median_f0(ava) > 1.5 * median_f0(dialogue)
+    assert median_pitch(dialogue) == pytest.approx(median_pitch(walter), rel=0.15)
+    assert median_pitch(ava) > 1.5 * median_pitch(dialogue)
