@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -191,3 +192,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     base_url, process, log = launch(data_dir)
     yield RunningServer(base_url, key, data_dir, process, log)
     stop(process)
+
+
+_CREATED = re.compile(r"^Created key (\w+) \(.*\) on account (\w+),")
+
+
+@dataclass(frozen=True)
+class Key:
+    secret: str
+    key_id: str
+    account_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret}"}
+
+
+def cli_create_key(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Key:
+    """``shoal keys create …`` as an operator runs it (against ``env``'s database, if it names one)."""
+    result = subprocess.run(
+        [SHOAL, "keys", "create", *args, "--data-dir", str(data_dir)],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    created = next(match for line in lines if (match := _CREATED.match(line)))
+    return Key(lines[-1], created[1], created[2])

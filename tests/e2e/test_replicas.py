@@ -12,8 +12,6 @@ from the database.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import subprocess
 import sys
 import time
@@ -21,7 +19,6 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,7 +32,7 @@ from shoal.billing.pricing import PriceList
 from shoal.settings import BillingSettings, TTSSettings
 from shoal.storage.db.database import open_database
 from tests.audio_checks import assert_speech, decode
-from tests.conftest import SHOAL, launch, stop
+from tests.conftest import Key, cli_create_key, launch, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -55,31 +52,6 @@ HI_COST_NANOS = (
     PriceList(BillingSettings()).quote("tts", TTSSettings().default_model, len(HI.encode()), 0).cost_nanos
 )
 """What one "Hi." costs at list price (3 UTF-8 bytes × 15 credits per million)."""
-
-_CREATED = re.compile(r"^Created key (\w+) \(.*\) on account (\w+),")
-
-
-@dataclass(frozen=True)
-class Key:
-    secret: str
-    key_id: str
-    account_id: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.secret}"}
-
-
-def create_key(*args: str, data_dir: Path, env: dict[str, str]) -> Key:
-    """``shoal keys create …`` as an operator runs it (against ``env``'s database, if it names one)."""
-    result = subprocess.run(
-        [SHOAL, "keys", "create", *args, "--data-dir", str(data_dir)],
-        capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    created = next(match for line in lines if (match := _CREATED.match(line)))
-    return Key(lines[-1], created[1], created[2])
 
 
 @dataclass
@@ -119,8 +91,8 @@ def replicas(
         servers = [pool.submit(launch, data_dir, env=env) for data_dir in dirs]
         # The operator's way: `shoal keys create --credits` gives the key a prepaid account of its own.
         ledger = pool.submit(
-            create_key, "--name", "replicas-ledger", "--credits", credits_str(50 * HI_COST_NANOS),
-            data_dir=dirs[0], env=env,
+            cli_create_key, dirs[0], "--name", "replicas-ledger",
+            "--credits", credits_str(50 * HI_COST_NANOS), env=env,
         )  # fmt: skip
         keys = pool.submit(asyncio.run, provision(postgres_url, limited))
     started = [server.result()[1] for server in servers if server.exception() is None]

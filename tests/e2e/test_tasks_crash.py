@@ -16,12 +16,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +35,7 @@ from shoal.billing.pricing import PriceList
 from shoal.settings import BillingSettings
 from shoal.storage.db.database import open_database
 from tests.audio_checks import assert_speech, decode
-from tests.conftest import SHOAL, free_port, launch, stop
+from tests.conftest import SHOAL, cli_create_key, free_port, launch, stop
 from tests.webhook_receiver import Receiver, Reply
 
 pytestmark = pytest.mark.e2e
@@ -62,31 +60,6 @@ LONG_TEXT = " ".join(
 PRICES = PriceList(BillingSettings())
 
 # -- helpers shared with test_tasks_replicas.py ---------------------------------------
-
-_CREATED = re.compile(r"^Created key (\w+) \(.*\) on account (\w+),")
-
-
-@dataclass(frozen=True)
-class Key:
-    secret: str
-    key_id: str
-    account_id: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.secret}"}
-
-
-def create_key(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Key:
-    """``shoal keys create …`` as an operator runs it (against ``env``'s database, if it names one)."""
-    result = subprocess.run(
-        [SHOAL, "keys", "create", *args, "--data-dir", str(data_dir)],
-        capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    created = next(match for line in lines if (match := _CREATED.match(line)))
-    return Key(lines[-1], created[1], created[2])
 
 
 def query(db_url: str, sql: str, **params: Any) -> list[Any]:
@@ -159,7 +132,7 @@ def _submit(http: httpx.Client, body: dict[str, Any], headers: dict[str, str] | 
 def test_kill_9_mid_work_and_mid_delivery_loses_nothing_and_charges_once(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    key = create_key(tmp_path, "--name", "crash", "--credits", "1")
+    key = cli_create_key(tmp_path, "--name", "crash", "--credits", "1")
     db_url = f"sqlite:///{(tmp_path / 'shoal.db').resolve()}"
     texts = (
         ["First, and quickly done."] + [LONG_TEXT] * 2 + [f"Queued task number {n}." for n in range(3, 10)]
@@ -281,7 +254,7 @@ max_retries = 0
 deployments = [{{upstream = "nowhere", model = "s2-pro"}}]
 """
     )
-    key = create_key(tmp_path, "--name", "dead-upstream", "--credits", "1")
+    key = cli_create_key(tmp_path, "--name", "dead-upstream", "--credits", "1")
     db_url = f"sqlite:///{(tmp_path / 'shoal.db').resolve()}"
     path = receiver.path("dead")
     base_url, process, log = launch(tmp_path, "--config", str(config), env=SERVER_ENV)
@@ -319,7 +292,7 @@ deployments = [{{upstream = "nowhere", model = "s2-pro"}}]
 
 
 def test_a_task_whose_hold_lapsed_in_the_queue_is_not_served_free(tmp_path: Path) -> None:
-    key = create_key(tmp_path, "--name", "lapsed", "--credits", "1")
+    key = cli_create_key(tmp_path, "--name", "lapsed", "--credits", "1")
     db_url = f"sqlite:///{(tmp_path / 'shoal.db').resolve()}"
     env = {
         **SERVER_ENV,

@@ -29,8 +29,8 @@ from sqlalchemy import text
 from shoal.billing.money import to_nanos
 from shoal.storage.db.database import open_database
 from tests.audio_checks import assert_speech, decode
-from tests.conftest import launch, stop
-from tests.e2e.test_tasks_crash import SERVER_ENV, Key, create_key, credit, list_price_nanos, query, verified
+from tests.conftest import Key, cli_create_key, launch, stop
+from tests.e2e.test_tasks_crash import SERVER_ENV, credit, list_price_nanos, query, verified
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -71,7 +71,9 @@ def replicas(
         # Made once the first launch has created the schema.
         with ThreadPoolExecutor(max_workers=2) as pool:
             made = {
-                name: pool.submit(create_key, dirs[0], "--name", f"tasks-{name}", "--credits", "1", env=env)
+                name: pool.submit(
+                    cli_create_key, dirs[0], "--name", f"tasks-{name}", "--credits", "1", env=env
+                )
                 for name in ("drain", "kill")
             }
         deployment.keys = {name: future.result() for name, future in made.items()}
