@@ -141,6 +141,11 @@ class Synthesizer:
         """The configured model serving ``params`` (unknown names fall back to the default, as Fish does)."""
         return self.resolve_model(params.model) or self._settings.default_model
 
+    def refuses_dialogue(self, params: SpeechParams) -> bool:
+        """Several speakers (a ``reference_id`` list, or references per speaker) on ``s1``, which
+        speaks with one voice: Fish refuses it, and so does every Shoal surface."""
+        return max(len(params.voices), len(params.references)) > 1 and self.model_for(params) == "s1"
+
     def check_length(self, params: SpeechParams) -> None:
         if len(params.text) > self._settings.max_text_chars:
             raise TextTooLong(len(params.text), self._settings.max_text_chars)

@@ -149,8 +149,7 @@ class LiveSession:
             where = ".".join(str(part) for part in first["loc"]) or "request"
             raise ProtocolError(f"invalid start request: {where}: {first['msg']}") from None
         params = to_params(body, self._websocket.headers.get("model"))
-        synthesizer = self._services.synthesizer
-        if synthesizer.model_for(params) == "s1" and max(len(params.voices), len(params.references)) > 1:
+        if self._services.synthesizer.refuses_dialogue(params):
             raise ProtocolError("several speakers need an S2 model such as s2-pro; s1 speaks with one voice")
         if params.voices or params.references:
             # Resolved once (a voice model, built-in voice or inline reference: analysed here, not

@@ -16,7 +16,7 @@ from shoal.api.fish.errors import validation_error_response
 from shoal.api.fish.schemas import TTSRequest
 from shoal.api.submit import submit_speech, wants_task, without_async_fields
 from shoal.audio.types import CONTENT_TYPES
-from shoal.pipeline.synthesize import SpeechParams
+from shoal.pipeline.synthesize import SpeechParams, Synthesizer
 
 router = APIRouter(tags=["Fish Audio"])
 
@@ -70,9 +70,9 @@ def references_of(body: TTSRequest) -> tuple[tuple[tuple[bytes, str], ...], ...]
     return (tuple((ref.audio, ref.text) for ref in found),)
 
 
-def refuse_dialogue_on_s1(params: SpeechParams, model: str) -> Response | None:
+def refuse_dialogue_on_s1(params: SpeechParams, synthesizer: Synthesizer) -> Response | None:
     """Several speakers need an S2 model: Fish answers a list with ``s1`` with 422, and so does Shoal."""
-    if model == "s1" and max(len(params.voices), len(params.references)) > 1:
+    if synthesizer.refuses_dialogue(params):
         return validation_error_response(
             [{"loc": ("body", "reference_id"), "type": "value_error",
               "msg": "several speakers (a reference_id list or references per speaker) need an S2 model such "
@@ -102,7 +102,7 @@ async def text_to_speech(
     except ValidationError as error:
         return validation_error_response(error.errors(include_url=False, include_input=False))
     params = to_params(body, model, without_async_fields(raw))
-    refused = refuse_dialogue_on_s1(params, services.synthesizer.model_for(params))
+    refused = refuse_dialogue_on_s1(params, services.synthesizer)
     if refused is not None:
         return refused
     if wants_task(raw):

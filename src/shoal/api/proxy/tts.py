@@ -60,7 +60,7 @@ async def text_to_speech_url(
             request, error.errors(include_url=False, include_input=False, include_context=False)
         )
     params = to_params(body, model, work)
-    if max(len(params.voices), len(params.references)) > 1 and services.synthesizer.model_for(params) == "s1":
+    if services.synthesizer.refuses_dialogue(params):
         return error_response(
             request, 400, BAD_PARAMETERS,
             "several speakers (a reference_id list or references per speaker) need an S2 model, e.g. s2-pro",
